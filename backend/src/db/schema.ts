@@ -1,0 +1,298 @@
+import {
+  bigint,
+  boolean,
+  char,
+  datetime,
+  index,
+  int,
+  json,
+  mysqlEnum,
+  mysqlTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/mysql-core';
+import { ROLES } from '@trupp/shared';
+
+/**
+ * The database schema. Invariant: every domain table carries `tenant_id`, and every
+ * query on it goes through a repository function that takes the tenant scope first.
+ * Ids are random UUIDs (not guessable, not counting). Times are UTC with milliseconds.
+ * Change this file, then `npm run db:generate` and commit the generated migration.
+ */
+const id = (name = 'id') => varchar(name, { length: 36 });
+const tenantId = () => varchar('tenant_id', { length: 36 }).notNull();
+const at = (name: string) => datetime(name, { mode: 'date', fsp: 3 });
+const createdAt = () => at('created_at').notNull();
+const updatedAt = () => at('updated_at').notNull();
+
+export const tenants = mysqlTable(
+  'tenants',
+  {
+    id: id().primaryKey(),
+    name: varchar('name', { length: 200 }).notNull(),
+    slug: varchar('slug', { length: 64 }).notNull(),
+    timezone: varchar('timezone', { length: 64 }).notNull().default('Europe/Berlin'),
+    /** Days connection metadata (socket connects/disconnects) is kept. */
+    retentionConnectionDays: int('retention_connection_days').notNull().default(90),
+    /** Days audit records are kept; the chain is verified before old records go. */
+    retentionAuditDays: int('retention_audit_days').notNull().default(730),
+    /** Days a device that has not been seen stays signed in before it is signed out. */
+    retentionInactiveDeviceDays: int('retention_inactive_device_days').notNull().default(180),
+    /** Bumped in the same transaction as any change to units, users or qualifications. */
+    directoryVersion: bigint('directory_version', { mode: 'number', unsigned: true })
+      .notNull()
+      .default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('tenants_slug_uq').on(t.slug)],
+);
+
+export const units = mysqlTable(
+  'units',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    parentId: id('parent_id'),
+    name: varchar('name', { length: 120 }).notNull(),
+    /** Free label such as "district", "station", "squad". */
+    kind: varchar('kind', { length: 40 }).notNull().default(''),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('units_tenant_parent_idx').on(t.tenantId, t.parentId)],
+);
+
+export const users = mysqlTable(
+  'users',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    /** Sign-in name; unique across the installation so sign-in needs no organisation picker. */
+    email: varchar('email', { length: 254 }).notNull(),
+    displayName: varchar('display_name', { length: 120 }).notNull(),
+    role: mysqlEnum('role', ROLES).notNull(),
+    /** Platform operator: may create and manage tenants. */
+    isSuperadmin: boolean('is_superadmin').notNull().default(false),
+    /** argon2id; null until an invited user sets a password (or for passkey-only users). */
+    passwordHash: varchar('password_hash', { length: 255 }),
+    active: boolean('active').notNull().default(true),
+    locale: varchar('locale', { length: 8 }),
+    /** Base32 TOTP secret; confirmed when `totpEnabledAt` is set. */
+    totpSecret: varchar('totp_secret', { length: 64 }),
+    totpEnabledAt: at('totp_enabled_at'),
+    /** Time step of the last accepted TOTP code; a code is accepted once only. */
+    totpLastStep: bigint('totp_last_step', { mode: 'number' }),
+    lastLoginAt: at('last_login_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('users_email_uq').on(t.email),
+    index('users_tenant_idx').on(t.tenantId, t.updatedAt),
+  ],
+);
+
+export const userUnits = mysqlTable(
+  'user_units',
+  {
+    tenantId: tenantId(),
+    userId: id('user_id').notNull(),
+    unitId: id('unit_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.unitId] }),
+    index('user_units_unit_idx').on(t.tenantId, t.unitId),
+  ],
+);
+
+export const qualifications = mysqlTable(
+  'qualifications',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    name: varchar('name', { length: 60 }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('qualifications_tenant_name_uq').on(t.tenantId, t.name)],
+);
+
+export const userQualifications = mysqlTable(
+  'user_qualifications',
+  {
+    tenantId: tenantId(),
+    userId: id('user_id').notNull(),
+    qualificationId: id('qualification_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.qualificationId] }),
+    index('user_qualifications_q_idx').on(t.tenantId, t.qualificationId),
+  ],
+);
+
+/**
+ * A signed-in browser profile / app install. Holds its session: a short-lived access
+ * token and a rotating refresh token, both stored only as SHA-256 hashes. A user has at
+ * most MAX_ACTIVE_DEVICES rows with `revokedAt` null.
+ */
+export const devices = mysqlTable(
+  'devices',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    userId: id('user_id').notNull(),
+    name: varchar('name', { length: 120 }).notNull(),
+    userAgent: varchar('user_agent', { length: 512 }).notNull().default(''),
+    accessHash: char('access_hash', { length: 64 }),
+    accessExpiresAt: at('access_expires_at'),
+    refreshHash: char('refresh_hash', { length: 64 }),
+    refreshExpiresAt: at('refresh_expires_at'),
+    /** The refresh token this one replaced; presenting it again means theft: revoke. */
+    prevRefreshHash: char('prev_refresh_hash', { length: 64 }),
+    /** Signed in, but must enrol a second factor before doing anything else. */
+    mfaEnrolmentPending: boolean('mfa_enrolment_pending').notNull().default(false),
+    lastSeenAt: at('last_seen_at').notNull(),
+    lastIp: varchar('last_ip', { length: 64 }).notNull().default(''),
+    createdAt: createdAt(),
+    revokedAt: at('revoked_at'),
+    revokedBy: id('revoked_by'),
+    /** 'logout' | 'user' | 'admin' | 'refresh_reuse' | 'deactivated' | 'inactive' */
+    revokeReason: varchar('revoke_reason', { length: 32 }),
+    /** The client must erase its local data at its next contact. */
+    wipeRequested: boolean('wipe_requested').notNull().default(false),
+    wipeConfirmedAt: at('wipe_confirmed_at'),
+  },
+  (t) => [
+    uniqueIndex('devices_access_uq').on(t.accessHash),
+    uniqueIndex('devices_refresh_uq').on(t.refreshHash),
+    index('devices_prev_refresh_idx').on(t.prevRefreshHash),
+    index('devices_user_idx').on(t.tenantId, t.userId, t.revokedAt),
+  ],
+);
+
+export const recoveryCodes = mysqlTable(
+  'recovery_codes',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    userId: id('user_id').notNull(),
+    codeHash: char('code_hash', { length: 64 }).notNull(),
+    usedAt: at('used_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('recovery_codes_user_idx').on(t.tenantId, t.userId)],
+);
+
+export const webauthnCredentials = mysqlTable(
+  'webauthn_credentials',
+  {
+    /** Credential id, base64url. */
+    id: varchar('id', { length: 512 }).primaryKey(),
+    tenantId: tenantId(),
+    userId: id('user_id').notNull(),
+    name: varchar('name', { length: 120 }).notNull(),
+    publicKey: text('public_key').notNull(),
+    counter: bigint('counter', { mode: 'number' }).notNull().default(0),
+    transports: json('transports').$type<string[]>().notNull(),
+    backedUp: boolean('backed_up').notNull().default(false),
+    createdAt: createdAt(),
+    lastUsedAt: at('last_used_at'),
+  },
+  (t) => [index('webauthn_user_idx').on(t.tenantId, t.userId)],
+);
+
+/** One-time WebAuthn challenges; deleted when used or expired. */
+export const authChallenges = mysqlTable('auth_challenges', {
+  id: id().primaryKey(),
+  challenge: varchar('challenge', { length: 128 }).notNull(),
+  /** 'passkey_register' | 'passkey_login' | 'passkey_mfa' */
+  purpose: varchar('purpose', { length: 32 }).notNull(),
+  userId: id('user_id'),
+  expiresAt: at('expires_at').notNull(),
+});
+
+/**
+ * Failed sign-in counters keyed by a hash of the account name or the client address.
+ * Keyed by name, not user id, so unknown names are throttled exactly like real ones.
+ */
+export const loginThrottle = mysqlTable('login_throttle', {
+  keyHash: char('key_hash', { length: 64 }).primaryKey(),
+  failures: int('failures').notNull().default(0),
+  windowStartedAt: at('window_started_at').notNull(),
+  lockedUntil: at('locked_until'),
+});
+
+/** One-time links: invitations, first-admin setup, password resets. Token stored hashed. */
+export const oneTimeLinks = mysqlTable(
+  'one_time_links',
+  {
+    id: id().primaryKey(),
+    /** Null only for the installation's first-admin setup link. */
+    tenantId: varchar('tenant_id', { length: 36 }),
+    userId: id('user_id'),
+    purpose: mysqlEnum('purpose', ['invite', 'setup', 'password_reset']).notNull(),
+    tokenHash: char('token_hash', { length: 64 }).notNull(),
+    expiresAt: at('expires_at').notNull(),
+    usedAt: at('used_at'),
+    createdBy: id('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('one_time_links_token_uq').on(t.tokenHash)],
+);
+
+/**
+ * Append-only, hash-chained audit log: `hash = sha256(prevHash + canonical record)`, one
+ * chain per tenant ('platform' for events outside any tenant), `seq` without gaps.
+ */
+export const auditLog = mysqlTable(
+  'audit_log',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    tenantId: varchar('tenant_id', { length: 36 }).notNull(),
+    seq: bigint('seq', { mode: 'number', unsigned: true }).notNull(),
+    at: at('at').notNull(),
+    actorUserId: id('actor_user_id'),
+    actorDeviceId: id('actor_device_id'),
+    actorIp: varchar('actor_ip', { length: 64 }),
+    action: varchar('action', { length: 64 }).notNull(),
+    targetType: varchar('target_type', { length: 32 }),
+    targetId: varchar('target_id', { length: 64 }),
+    details: json('details').$type<Record<string, unknown>>().notNull(),
+    prevHash: char('prev_hash', { length: 64 }).notNull(),
+    hash: char('hash', { length: 64 }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('audit_tenant_seq_uq').on(t.tenantId, t.seq),
+    index('audit_tenant_at_idx').on(t.tenantId, t.at),
+  ],
+);
+
+/** Head of each tenant's audit chain; locked FOR UPDATE to append in order. */
+export const auditHeads = mysqlTable('audit_heads', {
+  tenantId: varchar('tenant_id', { length: 36 }).primaryKey(),
+  seq: bigint('seq', { mode: 'number', unsigned: true }).notNull(),
+  hash: char('hash', { length: 64 }).notNull(),
+});
+
+/** Connection metadata (DSK: record of connection data): one row per socket connection. */
+export const connections = mysqlTable(
+  'connections',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    tenantId: tenantId(),
+    userId: id('user_id').notNull(),
+    deviceId: id('device_id').notNull(),
+    ip: varchar('ip', { length: 64 }).notNull(),
+    userAgent: varchar('user_agent', { length: 512 }).notNull(),
+    connectedAt: at('connected_at').notNull(),
+    disconnectedAt: at('disconnected_at'),
+    disconnectReason: varchar('disconnect_reason', { length: 64 }),
+  },
+  (t) => [
+    index('connections_tenant_at_idx').on(t.tenantId, t.connectedAt),
+    index('connections_device_idx').on(t.tenantId, t.deviceId),
+  ],
+);

@@ -1,0 +1,33 @@
+import { EventEmitter } from 'node:events';
+import type { DeviceRevokedPayload } from '@trupp/shared';
+
+/**
+ * In-process domain events (dotted, past tense). Services emit after their transaction
+ * has committed; edges such as the socket gateway subscribe. Cross-node delivery is the
+ * socket.io adapter's job, so a local bus is enough here.
+ */
+export interface DomainEvents {
+  'device.revoked': DeviceRevokedPayload & { tenantId: string; userId: string };
+  'user.changed': { tenantId: string; userId: string };
+  'directory.changed': { tenantId: string };
+}
+
+export class DomainBus {
+  readonly #emitter = new EventEmitter({ captureRejections: true });
+
+  constructor() {
+    this.#emitter.setMaxListeners(100);
+  }
+
+  emit<K extends keyof DomainEvents>(event: K, payload: DomainEvents[K]): void {
+    this.#emitter.emit(event, payload);
+  }
+
+  on<K extends keyof DomainEvents>(
+    event: K,
+    listener: (payload: DomainEvents[K]) => void,
+  ): () => void {
+    this.#emitter.on(event, listener);
+    return () => this.#emitter.off(event, listener);
+  }
+}

@@ -1,0 +1,102 @@
+import { Type, type Static } from 'typebox';
+import { ROLES } from '@trupp/shared';
+import { AuditRecord } from '../audit/schemas.ts';
+
+const Iso = Type.String({ format: 'date-time' });
+const NullableIso = Type.Union([Iso, Type.Null()]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+const NamedRef = Type.Object({ id: Type.String(), name: Type.String() });
+
+export const CATEGORY_KEYS = [
+  'profile',
+  'account',
+  'second_factors',
+  'devices',
+  'connections',
+  'audit',
+] as const;
+export type CategoryKey = (typeof CATEGORY_KEYS)[number];
+
+export const PrivacyCategory = Type.Object({
+  key: Type.Enum(CATEGORY_KEYS),
+  /** What is stored in this category (keys the webapp translates). */
+  fields: Type.Array(Type.String()),
+  /** Days records are kept; null: as long as the account exists. */
+  retention: Type.Union([Type.Integer(), Type.Null()]),
+  /** Roles that can see it, besides the user themself. */
+  visibleTo: Type.Array(Type.Enum(ROLES)),
+});
+export type PrivacyCategory = Static<typeof PrivacyCategory>;
+
+export const PrivacyInfo = Type.Object({
+  tenantName: Type.String(),
+  retention: Type.Object({
+    connectionDays: Type.Integer(),
+    auditDays: Type.Integer(),
+    inactiveDeviceDays: Type.Integer(),
+  }),
+  categories: Type.Array(PrivacyCategory),
+});
+export type PrivacyInfo = Static<typeof PrivacyInfo>;
+
+/** Everything Trupp stores about the caller — no secrets (hashes, keys) themselves. */
+export const DataExport = Type.Object({
+  exportedAt: Iso,
+  account: Type.Object({
+    id: Type.String(),
+    tenantId: Type.String(),
+    tenantName: Type.String(),
+    email: Type.String(),
+    displayName: Type.String(),
+    role: Type.Enum(ROLES),
+    isSuperadmin: Type.Boolean(),
+    active: Type.Boolean(),
+    locale: NullableString,
+    hasPassword: Type.Boolean(),
+    totpEnabledAt: NullableIso,
+    lastLoginAt: NullableIso,
+    createdAt: Iso,
+    updatedAt: Iso,
+  }),
+  units: Type.Array(NamedRef),
+  qualifications: Type.Array(NamedRef),
+  devices: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      userAgent: Type.String(),
+      createdAt: Iso,
+      lastSeenAt: Iso,
+      lastIp: Type.String(),
+      revokedAt: NullableIso,
+      revokeReason: NullableString,
+      wipeRequested: Type.Boolean(),
+      wipeConfirmedAt: NullableIso,
+    }),
+  ),
+  passkeys: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      createdAt: Iso,
+      lastUsedAt: NullableIso,
+      transports: Type.Array(Type.String()),
+      backedUp: Type.Boolean(),
+    }),
+  ),
+  recoveryCodes: Type.Array(Type.Object({ createdAt: Iso, usedAt: NullableIso })),
+  /** Records where the user acted or was acted on; another actor's address is left out. */
+  auditRecords: Type.Array(AuditRecord),
+  connections: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      deviceId: Type.String(),
+      ip: Type.String(),
+      userAgent: Type.String(),
+      connectedAt: Iso,
+      disconnectedAt: NullableIso,
+      disconnectReason: NullableString,
+    }),
+  ),
+});
+export type DataExport = Static<typeof DataExport>;

@@ -1,0 +1,247 @@
+import { and, asc, eq, inArray, or } from 'drizzle-orm';
+import { PERMISSION_MATRIX, type Permission, type Role } from '@trupp/shared';
+import type { Db } from '../../db/client.ts';
+import {
+  auditLog,
+  devices,
+  qualifications,
+  recoveryCodes,
+  units,
+  userQualifications,
+  userUnits,
+  webauthnCredentials,
+} from '../../db/schema.ts';
+import { toAuditRecord } from '../audit/repository.ts';
+import { recordAudit, type AuditActor } from '../audit/service.ts';
+import { connectionsOfUser } from '../connections/repository.ts';
+import { findTenant } from '../tenants/repository.ts';
+import { findUser } from '../users/repository.ts';
+import type { CategoryKey, DataExport, PrivacyCategory, PrivacyInfo } from './schemas.ts';
+
+/**
+ * What is stored about a user, by category, and which permission lets others see it.
+ * Retention `null` means "as long as the account exists"; the others name the tenant
+ * setting that bounds them. Generated from the real settings and the permission matrix,
+ * so the notice cannot drift from what the system does.
+ */
+const CATEGORIES: ReadonlyArray<{
+  key: CategoryKey;
+  fields: string[];
+  permission: Permission;
+  retention: null | 'connectionDays' | 'auditDays' | 'inactiveDeviceDays';
+}> = [
+  {
+    key: 'profile',
+    fields: ['displayName', 'role', 'units', 'qualifications', 'active'],
+    permission: 'directory.read',
+    retention: null,
+  },
+  {
+    key: 'account',
+    fields: ['email', 'locale', 'passwordHash', 'lastLoginAt', 'createdAt'],
+    permission: 'users.read_private',
+    retention: null,
+  },
+  {
+    key: 'second_factors',
+    fields: ['totpSecret', 'recoveryCodeHashes', 'passkeyPublicKeys'],
+    permission: 'users.read_private',
+    retention: null,
+  },
+  {
+    key: 'devices',
+    fields: ['deviceName', 'userAgent', 'lastIp', 'lastSeenAt', 'createdAt', 'revokedAt'],
+    permission: 'devices.manage',
+    retention: 'inactiveDeviceDays',
+  },
+  {
+    key: 'connections',
+    fields: ['ip', 'userAgent', 'deviceId', 'connectedAt', 'disconnectedAt'],
+    permission: 'connections.read',
+    retention: 'connectionDays',
+  },
+  {
+    key: 'audit',
+    fields: ['action', 'at', 'ip', 'deviceId', 'target', 'details'],
+    permission: 'audit.read',
+    retention: 'auditDays',
+  },
+];
+
+/** The privacy notice for the signed-in user, from their tenant's settings. */
+export async function privacyInfo(db: Db, tenantId: string): Promise<PrivacyInfo> {
+  const tenant = await findTenant(db, tenantId);
+  const retention = {
+    connectionDays: tenant.retentionConnectionDays,
+    auditDays: tenant.retentionAuditDays,
+    inactiveDeviceDays: tenant.retentionInactiveDeviceDays,
+  };
+  const categories: PrivacyCategory[] = CATEGORIES.map((c) => ({
+    key: c.key,
+    fields: c.fields,
+    retention: c.retention === null ? null : retention[c.retention],
+    visibleTo: [...(PERMISSION_MATRIX[c.permission] as readonly Role[])],
+  }));
+  return { tenantName: tenant.name, retention, categories };
+}
+
+/** Records that the user looked at what is stored about them. */
+export async function recordPrivacyView(
+  db: Db,
+  tenantId: string,
+  actor: AuditActor & { userId: string },
+): Promise<void> {
+  await recordAudit(db, tenantId, {
+    action: 'privacy.info_viewed',
+    actor,
+    target: { type: 'user', id: actor.userId },
+  });
+}
+
+const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
+
+/**
+ * Everything stored about the caller, for download (right of access). Secrets are
+ * described, not included: no password hash, TOTP secret, recovery code hashes, token
+ * hashes or passkey public keys. The download itself is audited first, so it shows in
+ * the file.
+ * @throws AppError USER_NOT_FOUND
+ */
+export async function exportUserData(
+  db: Db,
+  tenantId: string,
+  actor: AuditActor & { userId: string },
+): Promise<DataExport> {
+  const userId = actor.userId;
+  await recordAudit(db, tenantId, {
+    action: 'privacy.export_downloaded',
+    actor,
+    target: { type: 'user', id: userId },
+  });
+  const [user, tenant] = await Promise.all([
+    findUser(db, tenantId, userId),
+    findTenant(db, tenantId),
+  ]);
+  const [unitRows, qualificationRows, deviceRows, passkeyRows, codeRows, connectionRows] =
+    await Promise.all([
+      db
+        .select({ id: units.id, name: units.name })
+        .from(userUnits)
+        .innerJoin(units, and(eq(units.id, userUnits.unitId), eq(units.tenantId, tenantId)))
+        .where(and(eq(userUnits.tenantId, tenantId), eq(userUnits.userId, userId)))
+        .orderBy(asc(units.name)),
+      db
+        .select({ id: qualifications.id, name: qualifications.name })
+        .from(userQualifications)
+        .innerJoin(
+          qualifications,
+          and(
+            eq(qualifications.id, userQualifications.qualificationId),
+            eq(qualifications.tenantId, tenantId),
+          ),
+        )
+        .where(
+          and(eq(userQualifications.tenantId, tenantId), eq(userQualifications.userId, userId)),
+        )
+        .orderBy(asc(qualifications.name)),
+      db
+        .select()
+        .from(devices)
+        .where(and(eq(devices.tenantId, tenantId), eq(devices.userId, userId)))
+        .orderBy(asc(devices.createdAt)),
+      db
+        .select()
+        .from(webauthnCredentials)
+        .where(
+          and(eq(webauthnCredentials.tenantId, tenantId), eq(webauthnCredentials.userId, userId)),
+        )
+        .orderBy(asc(webauthnCredentials.createdAt)),
+      db
+        .select({ createdAt: recoveryCodes.createdAt, usedAt: recoveryCodes.usedAt })
+        .from(recoveryCodes)
+        .where(and(eq(recoveryCodes.tenantId, tenantId), eq(recoveryCodes.userId, userId)))
+        .orderBy(asc(recoveryCodes.createdAt)),
+      connectionsOfUser(db, tenantId, userId),
+    ]);
+
+  const deviceIds = deviceRows.map((d) => d.id);
+  const auditRows = await db
+    .select()
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.tenantId, tenantId),
+        or(
+          eq(auditLog.actorUserId, userId),
+          and(eq(auditLog.targetType, 'user'), eq(auditLog.targetId, userId)),
+          deviceIds.length === 0
+            ? undefined
+            : and(eq(auditLog.targetType, 'device'), inArray(auditLog.targetId, deviceIds)),
+        ),
+      ),
+    )
+    .orderBy(asc(auditLog.seq));
+
+  return {
+    exportedAt: new Date().toISOString(),
+    account: {
+      id: user.id,
+      tenantId: user.tenantId,
+      tenantName: tenant.name,
+      email: user.email,
+      displayName: user.displayName,
+      role: user.role,
+      isSuperadmin: user.isSuperadmin,
+      active: user.active,
+      locale: user.locale,
+      hasPassword: user.passwordHash !== null,
+      totpEnabledAt: iso(user.totpEnabledAt),
+      lastLoginAt: iso(user.lastLoginAt),
+      createdAt: user.createdAt.toISOString(),
+      updatedAt: user.updatedAt.toISOString(),
+    },
+    units: unitRows,
+    qualifications: qualificationRows,
+    devices: deviceRows.map((d) => ({
+      id: d.id,
+      name: d.name,
+      userAgent: d.userAgent,
+      createdAt: d.createdAt.toISOString(),
+      lastSeenAt: d.lastSeenAt.toISOString(),
+      lastIp: d.lastIp,
+      revokedAt: iso(d.revokedAt),
+      revokeReason: d.revokeReason,
+      wipeRequested: d.wipeRequested,
+      wipeConfirmedAt: iso(d.wipeConfirmedAt),
+    })),
+    passkeys: passkeyRows.map((p) => ({
+      id: p.id,
+      name: p.name,
+      createdAt: p.createdAt.toISOString(),
+      lastUsedAt: iso(p.lastUsedAt),
+      transports: p.transports,
+      backedUp: p.backedUp,
+    })),
+    recoveryCodes: codeRows.map((c) => ({
+      createdAt: c.createdAt.toISOString(),
+      usedAt: iso(c.usedAt),
+    })),
+    // Where someone else acted on the user (an admin), that person's address and device
+    // are their personal data, not the user's: left out.
+    auditRecords: auditRows.map((row) => {
+      const record = toAuditRecord(row);
+      return row.actorUserId === userId
+        ? record
+        : { ...record, actorIp: null, actorDeviceId: null };
+    }),
+    connections: connectionRows.map((c) => ({
+      id: c.id,
+      deviceId: c.deviceId,
+      ip: c.ip,
+      userAgent: c.userAgent,
+      connectedAt: c.connectedAt.toISOString(),
+      disconnectedAt: iso(c.disconnectedAt),
+      disconnectReason: c.disconnectReason,
+    })),
+  };
+}

@@ -1,0 +1,145 @@
+import { and, eq, isNotNull, isNull, lt, or } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import {
+  auditLog,
+  authChallenges,
+  connections,
+  devices,
+  loginThrottle,
+  oneTimeLinks,
+  tenants,
+} from '../../db/schema.ts';
+import type { DomainBus } from '../../lib/bus.ts';
+import { recordAudit } from '../audit/service.ts';
+import { revokeDevice } from '../devices/service.ts';
+
+const DAY_MS = 86_400_000;
+/** Used or expired one-time links stay this long (so "link already used" can still be answered). */
+const LINK_KEEP_MS = 30 * DAY_MS;
+/** Rows deleted per statement, so a large backlog never holds long locks. */
+const BATCH = 5000;
+
+export interface RetentionResult {
+  tenantId: string;
+  connectionsDeleted: number;
+  auditRecordsDeleted: number;
+  devicesSignedOut: number;
+  devicesDeleted: number;
+}
+
+async function deleteInBatches(run: () => Promise<number>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const affected = await run();
+    total += affected;
+    if (affected < BATCH) return total;
+  }
+}
+
+const affectedRows = (result: unknown): number =>
+  Number((result as [{ affectedRows?: number }])[0]?.affectedRows ?? 0);
+
+/**
+ * Enforces every tenant's retention settings (the ones the privacy page promises):
+ * connection records after `retentionConnectionDays`; audit records after
+ * `retentionAuditDays` (always the oldest first, so the remaining chain still verifies
+ * from its new first record); devices unseen for `retentionInactiveDeviceDays` are
+ * signed out (with wipe — an unused device may be lost) and revoked device rows are
+ * deleted after the same period. Also clears expired sign-in helpers. Idempotent, so
+ * every node may run it.
+ */
+export async function applyRetention(
+  deps: { db: Db; bus: DomainBus },
+  now = new Date(),
+): Promise<RetentionResult[]> {
+  const { db } = deps;
+  const results: RetentionResult[] = [];
+  for (const tenant of await db.select().from(tenants)) {
+    const connectionCutoff = new Date(now.getTime() - tenant.retentionConnectionDays * DAY_MS);
+    const auditCutoff = new Date(now.getTime() - tenant.retentionAuditDays * DAY_MS);
+    const deviceCutoff = new Date(now.getTime() - tenant.retentionInactiveDeviceDays * DAY_MS);
+
+    const connectionsDeleted = await deleteInBatches(async () =>
+      affectedRows(
+        await db
+          .delete(connections)
+          .where(
+            and(eq(connections.tenantId, tenant.id), lt(connections.connectedAt, connectionCutoff)),
+          )
+          .limit(BATCH),
+      ),
+    );
+    const auditRecordsDeleted = await deleteInBatches(async () =>
+      affectedRows(
+        await db
+          .delete(auditLog)
+          .where(and(eq(auditLog.tenantId, tenant.id), lt(auditLog.at, auditCutoff)))
+          .orderBy(auditLog.seq)
+          .limit(BATCH),
+      ),
+    );
+
+    const inactive = await db
+      .select({ id: devices.id })
+      .from(devices)
+      .where(
+        and(
+          eq(devices.tenantId, tenant.id),
+          isNull(devices.revokedAt),
+          lt(devices.lastSeenAt, deviceCutoff),
+        ),
+      );
+    let devicesSignedOut = 0;
+    for (const device of inactive) {
+      const revoked = await revokeDevice(deps, tenant.id, device.id, {
+        reason: 'inactive',
+        wipe: true,
+        actor: {},
+      });
+      if (revoked) devicesSignedOut += 1;
+    }
+    const devicesDeleted = await deleteInBatches(async () =>
+      affectedRows(
+        await db
+          .delete(devices)
+          .where(
+            and(
+              eq(devices.tenantId, tenant.id),
+              isNotNull(devices.revokedAt),
+              lt(devices.revokedAt, deviceCutoff),
+            ),
+          )
+          .limit(BATCH),
+      ),
+    );
+
+    const result = {
+      tenantId: tenant.id,
+      connectionsDeleted,
+      auditRecordsDeleted,
+      devicesSignedOut,
+      devicesDeleted,
+    };
+    if (connectionsDeleted + auditRecordsDeleted + devicesDeleted > 0) {
+      await recordAudit(db, tenant.id, {
+        action: 'retention.applied',
+        details: { connectionsDeleted, auditRecordsDeleted, devicesDeleted },
+      });
+    }
+    results.push(result);
+  }
+
+  await db.delete(authChallenges).where(lt(authChallenges.expiresAt, now));
+  await db
+    .delete(oneTimeLinks)
+    .where(lt(oneTimeLinks.expiresAt, new Date(now.getTime() - LINK_KEEP_MS)));
+  await db
+    .delete(loginThrottle)
+    .where(
+      and(
+        lt(loginThrottle.windowStartedAt, new Date(now.getTime() - DAY_MS)),
+        or(isNull(loginThrottle.lockedUntil), lt(loginThrottle.lockedUntil, now)),
+      ),
+    );
+  return results;
+}

@@ -1,0 +1,61 @@
+/**
+ * Erasing everything this browser keeps for Trupp, for a device that was revoked with
+ * wipe. Each store is erased independently so one failing (a private window without
+ * IndexedDB, say) never leaves the others intact.
+ */
+
+async function deleteIndexedDbDatabases(): Promise<void> {
+  const factory = globalThis.indexedDB;
+  if (!factory || typeof factory.databases !== 'function') return;
+  const databases = await factory.databases();
+  await Promise.all(
+    databases.map(
+      ({ name }) =>
+        new Promise<void>((resolve) => {
+          if (!name) return resolve();
+          const request = factory.deleteDatabase(name);
+          request.onsuccess = () => resolve();
+          request.onerror = () => resolve();
+          // Blocked: another tab still holds it open; it is deleted once that tab closes it.
+          request.onblocked = () => resolve();
+        }),
+    ),
+  );
+}
+
+async function deleteCaches(): Promise<void> {
+  if (typeof caches === 'undefined') return;
+  const keys = await caches.keys();
+  await Promise.all(keys.map((key) => caches.delete(key)));
+}
+
+async function unregisterServiceWorkers(): Promise<void> {
+  const container = typeof navigator !== 'undefined' ? navigator.serviceWorker : undefined;
+  if (!container || typeof container.getRegistrations !== 'function') return;
+  const registrations = await container.getRegistrations();
+  await Promise.all(registrations.map((registration) => registration.unregister()));
+}
+
+/**
+ * Erases localStorage, sessionStorage, every IndexedDB database, Cache Storage and the
+ * service-worker registrations of this origin. Never throws.
+ */
+export async function eraseLocalData(): Promise<void> {
+  for (const storage of [globalThis.localStorage, globalThis.sessionStorage]) {
+    try {
+      storage?.clear();
+    } catch {
+      // Storage disabled: nothing of ours can be in it.
+    }
+  }
+  await Promise.allSettled([
+    deleteIndexedDbDatabases(),
+    deleteCaches(),
+    unregisterServiceWorkers(),
+  ]);
+}
+
+/** The erase function for components and stores (one place, so tests can stub it). */
+export function useWipe() {
+  return { eraseLocalData };
+}
