@@ -1,0 +1,82 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { launchChromium } from '../support/browser.ts';
+import { repoRoot, startServer, type RunningServer } from '../support/server.ts';
+
+/**
+ * The map renders the embedded basemap in real Chromium (WebGL through SwiftShader) and
+ * the page requests nothing from any other origin.
+ */
+let server: RunningServer;
+let browser: Browser;
+let password: string;
+
+beforeAll(async () => {
+  server = await startServer({ env: { DEMO_DATA: 'true' } });
+  password = /Password for all of them:\s*(\S+)/.exec(server.stdout())![1]!;
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** How many pixels are within a small distance of a colour. */
+function countColour(png: PNG, hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [
+    number,
+    number,
+    number,
+  ];
+  let n = 0;
+  for (let i = 0; i < png.data.length; i += 4) {
+    const d =
+      Math.abs(png.data[i]! - r) + Math.abs(png.data[i + 1]! - g) + Math.abs(png.data[i + 2]! - b);
+    if (d < 12) n += 1;
+  }
+  return n;
+}
+
+describe('map', () => {
+  it('shows land and sea from our own server only', async () => {
+    const context = await browser.newContext({
+      locale: 'en-US',
+      viewport: { width: 1200, height: 800 },
+    });
+    const page = await context.newPage();
+    const foreign: string[] = [];
+    page.on('request', (request) => {
+      const url = request.url();
+      if (!url.startsWith(server.url) && !url.startsWith('data:') && !url.startsWith('blob:'))
+        foreign.push(url);
+    });
+    const ranges: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/tiles/basemap.pmtiles'))
+        ranges.push(request.headers().range ?? 'none');
+    });
+
+    await page.goto(server.url);
+    await page.getByTestId('login-email').fill('lead@musterstadt.example');
+    await page.getByTestId('login-password').fill(password);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('nav-map').click();
+    await page.locator('[data-testid="map"][data-loaded="true"]').waitFor({ timeout: 30_000 });
+
+    const shot = await page.getByTestId('map').screenshot();
+    mkdirSync(join(repoRoot, 'test/artifacts'), { recursive: true });
+    writeFileSync(join(repoRoot, 'test/artifacts/map.png'), shot);
+    const png = PNG.sync.read(shot);
+    const total = png.width * png.height;
+    // Centred on Germany at zoom 4.5: plenty of land and plenty of sea (North Sea, Baltic, Atlantic).
+    expect(countColour(png, '#f1eee6') / total).toBeGreaterThan(0.3);
+    expect(countColour(png, '#a9cde6') / total).toBeGreaterThan(0.05);
+
+    expect(ranges.length).toBeGreaterThan(0);
+    expect(ranges.every((r) => r.startsWith('bytes='))).toBe(true);
+    expect(foreign).toEqual([]);
+  });
+});
