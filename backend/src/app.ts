@@ -20,6 +20,8 @@ import realtimePlugin from './plugins/realtime.ts';
 import syncRoutes from './modules/sync/routes.ts';
 import retentionJob from './modules/retention/plugin.ts';
 import mapRoutes from './modules/maps/routes.ts';
+import alarmRoutes from './modules/alarms/routes.ts';
+import availabilityRoutes from './modules/availability/routes.ts';
 import healthRoutes from './modules/health/routes.ts';
 import authRoutes from './modules/auth/routes.ts';
 import meRoutes from './modules/me/routes.ts';
@@ -136,6 +138,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(auditRoutes);
   await app.register(connectionRoutes);
   await app.register(privacyRoutes);
+  await app.register(alarmRoutes);
+  await app.register(availabilityRoutes);
 
   await app.register(syncRoutes);
   await app.register(retentionJob);

@@ -39,6 +39,8 @@ export interface Config {
   readonly socketAuthTimeoutSeconds: number;
   /** Seconds between runs of the retention job; 0 switches it off (tests). */
   readonly retentionIntervalSeconds: number;
+  /** Milliseconds between alarm escalation checks; 0 switches them off (tests tick by hand). */
+  readonly alarmEscalationIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -150,6 +152,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       nodeEnv === 'test' ? 0 : 3600,
       0,
       7 * 86_400,
+    ),
+    alarmEscalationIntervalMs: int(
+      'ALARM_ESCALATION_INTERVAL_MS',
+      nodeEnv === 'test' ? 0 : 2000,
+      0,
+      60_000,
     ),
     ...overrides,
   };

@@ -93,6 +93,21 @@ export const ERROR_CATALOGUE = {
 
   // Audit
   AUDIT_RANGE_INVALID: { status: 400, message: 'The date range is invalid.' },
+
+  // Alarms and integrations
+  ALARM_NOT_FOUND: { status: 404, message: 'There is no such alarm.' },
+  ALARM_CLOSED: { status: 409, message: 'This alarm has been closed.' },
+  ALARM_NO_RECIPIENTS: { status: 400, message: 'Nobody matches the chosen targets.' },
+  ALARM_TEMPLATE_NOT_FOUND: { status: 404, message: 'There is no such alarm template.' },
+  ALARM_TEMPLATE_KEYWORD_TAKEN: {
+    status: 409,
+    message: 'A template with this keyword exists already.',
+  },
+  ALARM_RESPONSE_INVALID: { status: 400, message: 'This answer is not possible.' },
+  API_KEY_INVALID: { status: 401, message: 'The API key is not valid.' },
+  API_KEY_NOT_FOUND: { status: 404, message: 'There is no such API key.' },
+  CAP_INVALID: { status: 400, message: 'The CAP document is invalid.' },
+  CAP_TOO_LARGE: { status: 413, message: 'The CAP document is too large.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -35,6 +35,16 @@ export const PERMISSION_MATRIX = {
   'audit.read': ['admin', 'auditor'],
   /** Read connection metadata (who was connected when, from which device and address). */
   'connections.read': ['admin', 'auditor'],
+  /** Raise, update and close alarms; manage alarm templates. */
+  'alarms.dispatch': ['admin', 'dispatcher'],
+  /** See every alarm of the tenant with its response board, history and statistics. */
+  'alarms.board': ['admin', 'dispatcher', 'lead'],
+  /** Receive alarms and answer them; set one's own availability. */
+  'alarms.receive': OPERATIONAL,
+  /** See members' availability. */
+  'availability.read': ['admin', 'dispatcher', 'lead'],
+  /** Create and revoke API keys for dispatch systems. */
+  'apikeys.manage': ['admin'],
   /** Change tenant settings such as retention periods. */
   'tenant.manage': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

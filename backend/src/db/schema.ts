@@ -3,6 +3,7 @@ import {
   boolean,
   char,
   datetime,
+  double,
   index,
   int,
   json,
@@ -13,7 +14,8 @@ import {
   uniqueIndex,
   varchar,
 } from 'drizzle-orm/mysql-core';
-import { ROLES } from '@trupp/shared';
+import type { AlarmEscalation, AlarmRequirements, AlarmTargets } from '@trupp/shared';
+import { ALARM_PRIORITIES, ALARM_RESPONSES, AVAILABILITY_STATES, ROLES } from '@trupp/shared';
 
 /**
  * The database schema. Invariant: every domain table carries `tenant_id`, and every
@@ -42,6 +44,10 @@ export const tenants = mysqlTable(
     retentionInactiveDeviceDays: int('retention_inactive_device_days').notNull().default(180),
     /** Bumped in the same transaction as any change to units, users or qualifications. */
     directoryVersion: bigint('directory_version', { mode: 'number', unsigned: true })
+      .notNull()
+      .default(0),
+    /** Bumped by every change to an alarm; cursor of the `alarms` sync source. */
+    alarmVersion: bigint('alarm_version', { mode: 'number', unsigned: true })
       .notNull()
       .default(0),
     createdAt: createdAt(),
@@ -294,5 +300,115 @@ export const connections = mysqlTable(
   (t) => [
     index('connections_tenant_at_idx').on(t.tenantId, t.connectedAt),
     index('connections_device_idx').on(t.tenantId, t.deviceId),
+  ],
+);
+
+export type AlarmTargetsJson = AlarmTargets;
+export type AlarmRequirementsJson = AlarmRequirements;
+export type AlarmEscalationJson = AlarmEscalation;
+
+/** Per-member availability, set by one tap; dispatch sees it, unavailable members are skipped. */
+export const memberAvailability = mysqlTable('member_availability', {
+  userId: id('user_id').primaryKey(),
+  tenantId: tenantId(),
+  status: mysqlEnum('status', AVAILABILITY_STATES).notNull(),
+  /** Back to available at this time; null = until changed. */
+  until: at('until'),
+  updatedAt: updatedAt(),
+});
+
+export const alarmTemplates = mysqlTable(
+  'alarm_templates',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    keyword: varchar('keyword', { length: 80 }).notNull(),
+    title: varchar('title', { length: 200 }).notNull(),
+    text: text('text').notNull(),
+    priority: mysqlEnum('priority', ALARM_PRIORITIES).notNull(),
+    targets: json('targets').$type<AlarmTargetsJson>().notNull(),
+    requirements: json('requirements').$type<AlarmRequirementsJson>().notNull(),
+    escalation: json('escalation').$type<AlarmEscalationJson | null>(),
+    sound: varchar('sound', { length: 32 }).notNull().default('siren'),
+    /** Hooks for the chat and push-to-talk capabilities: open an alarm chat / channel. */
+    opensChat: boolean('opens_chat').notNull().default(false),
+    opensPtt: boolean('opens_ptt').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('alarm_templates_keyword_uq').on(t.tenantId, t.keyword)],
+);
+
+/**
+ * An alarm. `version` takes the tenant's alarm version at every change, so the `alarms`
+ * sync source can hand a reconnecting device exactly what changed since its cursor.
+ */
+export const alarms = mysqlTable(
+  'alarms',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    templateId: id('template_id'),
+    keyword: varchar('keyword', { length: 80 }).notNull(),
+    title: varchar('title', { length: 200 }).notNull(),
+    text: text('text').notNull(),
+    priority: mysqlEnum('priority', ALARM_PRIORITIES).notNull(),
+    sound: varchar('sound', { length: 32 }).notNull(),
+    isTest: boolean('is_test').notNull().default(false),
+    allHands: boolean('all_hands').notNull().default(false),
+    lat: double('lat'),
+    lon: double('lon'),
+    address: varchar('address', { length: 300 }).notNull().default(''),
+    targets: json('targets').$type<AlarmTargetsJson>().notNull(),
+    requirements: json('requirements').$type<AlarmRequirementsJson>().notNull(),
+    escalation: json('escalation').$type<AlarmEscalationJson | null>(),
+    /** 0 = first alert; each escalation step adds one. */
+    escalationStage: int('escalation_stage').notNull().default(0),
+    /** When the escalation job looks at this alarm next; null = nothing to do. */
+    escalateAt: at('escalate_at'),
+    opensChat: boolean('opens_chat').notNull().default(false),
+    opensPtt: boolean('opens_ptt').notNull().default(false),
+    /** Where it came from: 'console', 'api', 'cap', 'schedule'. */
+    source: varchar('source', { length: 16 }).notNull(),
+    /** CAP identifier of the alert that raised it (unique per tenant: a replay is refused). */
+    externalId: varchar('external_id', { length: 200 }),
+    createdBy: id('created_by'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    closedAt: at('closed_at'),
+    closedBy: id('closed_by'),
+    version: bigint('version', { mode: 'number', unsigned: true }).notNull(),
+  },
+  (t) => [
+    index('alarms_tenant_created_idx').on(t.tenantId, t.createdAt),
+    index('alarms_tenant_version_idx').on(t.tenantId, t.version),
+    index('alarms_escalate_idx').on(t.escalateAt),
+    uniqueIndex('alarms_external_uq').on(t.tenantId, t.externalId),
+  ],
+);
+
+/** One row per alerted member, written with the alarm before anything is sent. */
+export const alarmRecipients = mysqlTable(
+  'alarm_recipients',
+  {
+    alarmId: id('alarm_id').notNull(),
+    userId: id('user_id').notNull(),
+    tenantId: tenantId(),
+    /** Escalation stage that added this member (0 = first alert). */
+    stage: int('stage').notNull().default(0),
+    /** How often this member was alerted (re-alerts by escalation add one). */
+    alertCount: int('alert_count').notNull().default(1),
+    sentAt: at('sent_at').notNull(),
+    /** First acknowledgement by any of the member's devices. */
+    deliveredAt: at('delivered_at'),
+    readAt: at('read_at'),
+    response: mysqlEnum('response', ALARM_RESPONSES),
+    /** Minutes until arrival for 'coming' (estimated) and 'later' (stated). */
+    etaMinutes: int('eta_minutes'),
+    respondedAt: at('responded_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.alarmId, t.userId] }),
+    index('alarm_recipients_user_idx').on(t.tenantId, t.userId),
   ],
 );

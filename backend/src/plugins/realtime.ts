@@ -3,11 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { and, eq } from 'drizzle-orm';
-import { SERVER_EVENTS } from '@trupp/shared';
+import { SERVER_EVENTS, roleHas } from '@trupp/shared';
 import { connections, userUnits } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { authenticateAccessToken } from '../modules/auth/access-token.ts';
-import { Realtime, type TruppSocket } from '../realtime/gateway.ts';
+import { Realtime, boardRoom, type TruppSocket } from '../realtime/gateway.ts';
 import { toErrorBody } from './errors.ts';
 
 declare module 'fastify' {
@@ -74,6 +74,10 @@ async function realtimePlugin(app: FastifyInstance, opts: RealtimeOptions) {
             `user:${auth.userId}`,
             `device:${auth.deviceId}`,
             ...unitRooms,
+            // Dispatch consoles: live alarm boards and availability of the whole tenant.
+            ...(roleHas(auth.role, 'alarms.board') && !auth.mfaEnrolmentPending
+              ? [boardRoom(auth.tenantId)]
+              : []),
           ],
         };
         next();

@@ -52,6 +52,10 @@ interface Registered {
   handler: (ctx: EventContext, payload: unknown) => Promise<unknown>;
 }
 
+/** Room of the sockets that may see every alarm board of a tenant (dispatch, leads). */
+export const boardRoom = (tenantId: string): string => `board:${tenantId}`;
+export const userRoom = (userId: string): string => `user:${userId}`;
+
 /** Client events per socket per second before RATE_LIMITED (burst = twice that). */
 const EVENTS_PER_SECOND = 20;
 

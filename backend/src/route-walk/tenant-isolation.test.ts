@@ -86,7 +86,7 @@ describe('tenant isolation', () => {
       (r) =>
         r.access !== 'public' &&
         r.access !== 'superadmin' &&
-        /:(unitId|userId|qualificationId|deviceId)/.test(r.url),
+        /:(unitId|userId|qualificationId|deviceId|templateId|alarmId)/.test(r.url),
     );
     expect(routes.length).toBeGreaterThan(0);
     const token = await a.token(a.ids.adminId);

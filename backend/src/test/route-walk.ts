@@ -29,6 +29,8 @@ export interface SeededTenant {
     deviceId: string;
     passkeyId: string;
     linkToken: string;
+    templateId: string;
+    alarmId: string;
   };
   /** A fresh access token for the user, on a new device (so sign-out routes cannot starve the walk). */
   token(userId?: string): Promise<string>;
@@ -140,6 +142,40 @@ export async function seedTenant(db: Db, label: string): Promise<SeededTenant> {
     connectedAt: now,
   });
 
+  const templateId = randomUUID();
+  const targets = { unitIds: [unitId], roles: [], userIds: [], qualificationIds: [] };
+  const requirements = { minMembers: 1, qualifications: [] };
+  await db.insert(t.alarmTemplates).values({
+    id: templateId,
+    tenantId,
+    keyword: `Keyword ${tag}`,
+    title: `Title ${tag}`,
+    text: '',
+    priority: 'high',
+    targets,
+    requirements,
+    createdAt: now,
+    updatedAt: now,
+  });
+  const alarmId = randomUUID();
+  await db.insert(t.alarms).values({
+    id: alarmId,
+    tenantId,
+    templateId,
+    keyword: `Keyword ${tag}`,
+    title: `Title ${tag}`,
+    text: `Text ${tag}`,
+    priority: 'high',
+    sound: 'siren',
+    targets,
+    requirements,
+    source: 'console',
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  });
+  await db.insert(t.alarmRecipients).values({ alarmId, userId: memberId, tenantId, sentAt: now });
+
   const [tenantRow] = await db.select().from(t.tenants).where(eq(t.tenants.id, tenantId));
   return {
     tenantId,
@@ -153,6 +189,8 @@ export async function seedTenant(db: Db, label: string): Promise<SeededTenant> {
       memberDevice.deviceId,
       passkeyId,
       tenantRow!.slug,
+      templateId,
+      alarmId,
     ],
     ids: {
       unitId,
@@ -164,6 +202,8 @@ export async function seedTenant(db: Db, label: string): Promise<SeededTenant> {
       deviceId: memberDevice.deviceId,
       passkeyId,
       linkToken,
+      templateId,
+      alarmId,
     },
     async token(userId = userIds.admin!) {
       return (await mintDevice(userId)).token;
@@ -179,6 +219,8 @@ export function idForName(name: string, ids: SeededTenant['ids'], tenantId: stri
   if (n === 'userId' || n === 'actorUserId') return ids.userId;
   if (n === 'deviceId') return ids.deviceId;
   if (n === 'passkeyId') return ids.passkeyId;
+  if (n === 'templateId') return ids.templateId;
+  if (n === 'alarmId') return ids.alarmId;
   if (n === 'tenantId') return tenantId;
   if (n === 'token') return ids.linkToken;
   if (n === 'targetId') return ids.userId;

@@ -385,5 +385,19 @@ export const de: Messages = {
     SYNC_CURSOR_INVALID: 'Die lokalen Daten sind veraltet. Lade die Seite neu.',
     SYNC_SOURCE_UNKNOWN: 'App und Server passen nicht zusammen. Lade die Seite neu.',
     AUDIT_RANGE_INVALID: 'Der Zeitraum ist ungültig. Der Anfang muss vor dem Ende liegen.',
+    ALARM_NOT_FOUND: 'Diesen Alarm gibt es nicht, oder er ist nicht für dich bestimmt.',
+    ALARM_CLOSED: 'Dieser Alarm ist beendet; Rückmeldungen und Änderungen sind nicht mehr möglich.',
+    ALARM_NO_RECIPIENTS:
+      'Niemand Verfügbares passt zu den gewählten Empfängern. Füge Einheiten oder Mitglieder hinzu oder alarmiere alle.',
+    ALARM_TEMPLATE_NOT_FOUND: 'Diese Alarmvorlage gibt es nicht mehr. Lade die Seite neu.',
+    ALARM_TEMPLATE_KEYWORD_TAKEN:
+      'Es gibt schon eine Vorlage mit diesem Stichwort. Wähle ein anderes Stichwort.',
+    ALARM_RESPONSE_INVALID: '„Später“ braucht die Minuten, bis du kommst (1 bis 240).',
+    API_KEY_INVALID:
+      'Der API-Schlüssel ist ungültig oder widerrufen. Bitte deinen Admin um einen neuen.',
+    API_KEY_NOT_FOUND: 'Diesen API-Schlüssel gibt es nicht mehr. Lade die Seite neu.',
+    CAP_INVALID:
+      'Die CAP-Nachricht ist kein gültiges CAP 1.2. Prüfe das genannte Element im Einsatzleitsystem.',
+    CAP_TOO_LARGE: 'Die CAP-Nachricht ist zu groß (höchstens 64 KB).',
   },
 };

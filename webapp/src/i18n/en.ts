@@ -365,6 +365,19 @@ export const en = {
     SYNC_CURSOR_INVALID: 'The local data is out of date. Reload the page.',
     SYNC_SOURCE_UNKNOWN: 'The app and the server do not match. Reload the page.',
     AUDIT_RANGE_INVALID: 'The date range is invalid. The start must be before the end.',
+    ALARM_NOT_FOUND: 'This alarm does not exist or is not meant for you.',
+    ALARM_CLOSED: 'This alarm has been closed; answers and changes are no longer accepted.',
+    ALARM_NO_RECIPIENTS:
+      'Nobody available matches the chosen targets. Add units or members, or alert all hands.',
+    ALARM_TEMPLATE_NOT_FOUND: 'This alarm template does not exist any more. Reload the page.',
+    ALARM_TEMPLATE_KEYWORD_TAKEN:
+      'A template with this keyword exists already. Choose another keyword.',
+    ALARM_RESPONSE_INVALID: '"Later" needs the minutes until you come (1 to 240).',
+    API_KEY_INVALID: 'The API key is not valid or has been revoked. Ask your admin for a new one.',
+    API_KEY_NOT_FOUND: 'This API key does not exist any more. Reload the page.',
+    CAP_INVALID:
+      'The CAP message is not valid CAP 1.2. Check the named element in your dispatch system.',
+    CAP_TOO_LARGE: 'The CAP message is too large (at most 64 KB).',
   },
 };
 

@@ -1,0 +1,146 @@
+import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import { PERMISSION_MATRIX, type AlarmTargets, type Role } from '@trupp/shared';
+import type { DbOrTx } from '../../db/client.ts';
+import { memberAvailability, userQualifications, userUnits, users } from '../../db/schema.ts';
+import { appError } from '../../errors.ts';
+import { assertQualificationsInTenant } from '../qualifications/repository.ts';
+import { assertUnitsInTenant, listUnits } from '../units/repository.ts';
+
+export const NO_TARGETS: AlarmTargets = {
+  unitIds: [],
+  roles: [],
+  userIds: [],
+  qualificationIds: [],
+};
+
+const RECEIVING_ROLES = PERMISSION_MATRIX['alarms.receive'] as readonly Role[];
+
+export function hasTargets(targets: AlarmTargets): boolean {
+  return (
+    targets.unitIds.length +
+      targets.roles.length +
+      targets.userIds.length +
+      targets.qualificationIds.length >
+    0
+  );
+}
+
+export function mergeTargets(a: AlarmTargets, b: AlarmTargets): AlarmTargets {
+  const union = <T>(x: T[], y: T[]): T[] => [...new Set([...x, ...y])];
+  return {
+    unitIds: union(a.unitIds, b.unitIds),
+    roles: union(a.roles, b.roles),
+    userIds: union(a.userIds, b.userIds),
+    qualificationIds: union(a.qualificationIds, b.qualificationIds),
+  };
+}
+
+/**
+ * Checks that every id in `targets` belongs to the tenant.
+ * @throws AppError UNIT_NOT_FOUND, USER_NOT_FOUND, QUALIFICATION_NOT_FOUND
+ */
+export async function assertTargetsInTenant(
+  db: DbOrTx,
+  tenantId: string,
+  targets: AlarmTargets,
+): Promise<void> {
+  await assertUnitsInTenant(db, tenantId, targets.unitIds);
+  await assertQualificationsInTenant(db, tenantId, targets.qualificationIds);
+  const wanted = [...new Set(targets.userIds)];
+  if (wanted.length > 0) {
+    const found = await db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.tenantId, tenantId), inArray(users.id, wanted)));
+    if (found.length !== wanted.length) throw appError('USER_NOT_FOUND');
+  }
+}
+
+/** The unit ids and every unit below them. */
+async function withSubUnits(db: DbOrTx, tenantId: string, unitIds: string[]): Promise<string[]> {
+  if (unitIds.length === 0) return [];
+  const all = await listUnits(db, tenantId);
+  const children = new Map<string, string[]>();
+  for (const unit of all) {
+    if (unit.parentId === null) continue;
+    children.set(unit.parentId, [...(children.get(unit.parentId) ?? []), unit.id]);
+  }
+  const out = new Set<string>();
+  const queue = [...unitIds];
+  while (queue.length > 0) {
+    const next = queue.pop()!;
+    if (out.has(next)) continue;
+    out.add(next);
+    queue.push(...(children.get(next) ?? []));
+  }
+  return [...out];
+}
+
+export interface ResolvedRecipients {
+  userIds: string[];
+  /** Matched the targets but were skipped because they marked themselves unavailable. */
+  skippedUnavailable: string[];
+}
+
+/**
+ * The active members of the tenant the targets name: units (with every sub-unit), roles,
+ * individual members and qualifications, united. Roles that do not receive alarms
+ * (auditor) are left out; unavailable members too unless `allHands`.
+ */
+export async function resolveRecipients(
+  db: DbOrTx,
+  tenantId: string,
+  targets: AlarmTargets,
+  options: { allHands: boolean; now: Date },
+): Promise<ResolvedRecipients> {
+  const matched = new Set<string>();
+  const unitIds = await withSubUnits(db, tenantId, targets.unitIds);
+  if (unitIds.length > 0) {
+    const rows = await db
+      .select({ userId: userUnits.userId })
+      .from(userUnits)
+      .where(and(eq(userUnits.tenantId, tenantId), inArray(userUnits.unitId, unitIds)));
+    for (const row of rows) matched.add(row.userId);
+  }
+  if (targets.qualificationIds.length > 0) {
+    const rows = await db
+      .select({ userId: userQualifications.userId })
+      .from(userQualifications)
+      .where(
+        and(
+          eq(userQualifications.tenantId, tenantId),
+          inArray(userQualifications.qualificationId, targets.qualificationIds),
+        ),
+      );
+    for (const row of rows) matched.add(row.userId);
+  }
+  for (const id of targets.userIds) matched.add(id);
+
+  const roles = targets.roles.filter((r): r is Role => RECEIVING_ROLES.includes(r as Role));
+  const people = await db
+    .select({ id: users.id, role: users.role })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.active, true)));
+  const candidates = people
+    .filter((p) => RECEIVING_ROLES.includes(p.role))
+    .filter((p) => matched.has(p.id) || roles.includes(p.role))
+    .map((p) => p.id);
+  if (options.allHands || candidates.length === 0) {
+    return { userIds: candidates, skippedUnavailable: [] };
+  }
+  const away = await db
+    .select({ userId: memberAvailability.userId })
+    .from(memberAvailability)
+    .where(
+      and(
+        eq(memberAvailability.tenantId, tenantId),
+        eq(memberAvailability.status, 'unavailable'),
+        or(isNull(memberAvailability.until), gt(memberAvailability.until, options.now)),
+      ),
+    );
+  const awaySet = new Set(away.map((a) => a.userId));
+  return {
+    userIds: candidates.filter((id) => !awaySet.has(id)),
+    skippedUnavailable: candidates.filter((id) => awaySet.has(id)),
+  };
+}

@@ -1,0 +1,216 @@
+import type { Role } from './roles.ts';
+
+/**
+ * Alarms as the backend sends them and the webapp (and test devices) keep them.
+ * The server pushes `alarm.raised` / `alarm.updated` live; a device that was away syncs
+ * the `alarms` source on reconnect. Both paths go through `AlarmInbox`, which keys by
+ * alarm id, so an alarm that arrives twice is still listed once.
+ */
+export const ALARM_PRIORITIES = ['normal', 'high', 'critical'] as const;
+export type AlarmPriority = (typeof ALARM_PRIORITIES)[number];
+
+export const ALARM_RESPONSES = ['coming', 'not_coming', 'later'] as const;
+export type AlarmResponse = (typeof ALARM_RESPONSES)[number];
+
+export const AVAILABILITY_STATES = ['available', 'limited', 'unavailable'] as const;
+export type AvailabilityState = (typeof AVAILABILITY_STATES)[number];
+
+/** Longest "later" a member can announce, and largest ETA stored. */
+export const MAX_ETA_MINUTES = 240;
+
+export const ALARM_SERVER_EVENTS = {
+  /** A new alarm (or a re-alert by escalation) for this member: show it full screen. */
+  raised: 'alarm.raised',
+  /** Text changed or the alarm was closed. */
+  updated: 'alarm.updated',
+  /** Recipients' states changed (dispatch board); coalesced, a batch per event. */
+  board: 'alarm.board',
+} as const;
+
+export const ALARM_CLIENT_EVENTS = {
+  /** The device has the alarm: `{ alarmId }`. Idempotent. */
+  ack: 'alarm.ack',
+  /** The member has seen it full screen: `{ alarmId }`. Idempotent. */
+  read: 'alarm.read',
+  /** `{ alarmId, response, etaMinutes? }`. Idempotent. */
+  respond: 'alarm.respond',
+  /** Dispatch: receive board updates of one alarm: `{ alarmId }` → `AlarmBoard`. */
+  watch: 'alarm.watch',
+  unwatch: 'alarm.unwatch',
+} as const;
+
+export interface AlarmTargets {
+  unitIds: string[];
+  roles: Role[];
+  userIds: string[];
+  qualificationIds: string[];
+}
+
+export interface AlarmRequirements {
+  minMembers: number;
+  qualifications: { qualificationId: string; min: number }[];
+}
+
+export interface AlarmEscalation {
+  afterSeconds: number;
+  minComing: number;
+  extendTargets: AlarmTargets;
+}
+
+/** What a member's device shows; no targets or requirements (those are dispatch's). */
+export interface AlarmSummary {
+  id: string;
+  keyword: string;
+  title: string;
+  text: string;
+  priority: AlarmPriority;
+  sound: string;
+  isTest: boolean;
+  lat: number | null;
+  lon: number | null;
+  address: string;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  /** This member's own answer, when the summary is addressed to one member. */
+  myResponse: AlarmResponse | null;
+  myEtaMinutes: number | null;
+  /** Grows with each re-alert; a device alerts again when it sees a higher number. */
+  alertCount: number;
+}
+
+export interface AlarmRecipientState {
+  userId: string;
+  displayName: string;
+  stage: number;
+  alertCount: number;
+  sentAt: string;
+  deliveredAt: string | null;
+  readAt: string | null;
+  response: AlarmResponse | null;
+  etaMinutes: number | null;
+  respondedAt: string | null;
+  qualificationIds: string[];
+}
+
+export interface RequirementStatus {
+  /** null = the member count requirement. */
+  qualificationId: string | null;
+  name: string;
+  need: number;
+  have: number;
+  met: boolean;
+}
+
+export interface AlarmTotals {
+  recipients: number;
+  delivered: number;
+  read: number;
+  coming: number;
+  notComing: number;
+  later: number;
+  noAnswer: number;
+}
+
+export interface AlarmBoard {
+  alarm: AlarmSummary & {
+    targets: AlarmTargets;
+    requirements: AlarmRequirements;
+    escalation: AlarmEscalation | null;
+    escalationStage: number;
+    allHands: boolean;
+    source: string;
+  };
+  recipients: AlarmRecipientState[];
+  totals: AlarmTotals;
+  requirements: RequirementStatus[];
+}
+
+/** One `alarm.board` event: the changed recipient rows of one alarm. */
+export interface AlarmBoardDelta {
+  alarmId: string;
+  recipients: Array<Partial<AlarmRecipientState> & { userId: string }>;
+  escalationStage?: number;
+  closedAt?: string | null;
+}
+
+/** Requirement fulfilment over the members who come. */
+export function requirementStatus(
+  requirements: AlarmRequirements,
+  recipients: readonly Pick<AlarmRecipientState, 'response' | 'qualificationIds'>[],
+  qualificationName: (id: string) => string,
+): RequirementStatus[] {
+  const coming = recipients.filter((r) => r.response === 'coming');
+  const out: RequirementStatus[] = [];
+  if (requirements.minMembers > 0) {
+    out.push({
+      qualificationId: null,
+      name: '',
+      need: requirements.minMembers,
+      have: coming.length,
+      met: coming.length >= requirements.minMembers,
+    });
+  }
+  for (const q of requirements.qualifications) {
+    const have = coming.filter((r) => r.qualificationIds.includes(q.qualificationId)).length;
+    out.push({
+      qualificationId: q.qualificationId,
+      name: qualificationName(q.qualificationId),
+      need: q.min,
+      have,
+      met: have >= q.min,
+    });
+  }
+  return out;
+}
+
+export function alarmTotals(
+  recipients: readonly Pick<AlarmRecipientState, 'deliveredAt' | 'readAt' | 'response'>[],
+): AlarmTotals {
+  const count = (f: (r: (typeof recipients)[number]) => boolean) => recipients.filter(f).length;
+  return {
+    recipients: recipients.length,
+    delivered: count((r) => r.deliveredAt !== null),
+    read: count((r) => r.readAt !== null),
+    coming: count((r) => r.response === 'coming'),
+    notComing: count((r) => r.response === 'not_coming'),
+    later: count((r) => r.response === 'later'),
+    noAnswer: count((r) => r.response === null),
+  };
+}
+
+/**
+ * A device's list of alarms, merged from live events and sync pages by id. `merge`
+ * answers whether the alarm is new to this device or re-alerted (alert it) — never for
+ * an alarm it already showed at the same alert count.
+ */
+export class AlarmInbox {
+  readonly #byId = new Map<string, AlarmSummary>();
+
+  merge(alarm: AlarmSummary): { alert: boolean } {
+    const known = this.#byId.get(alarm.id);
+    if (known && Date.parse(known.updatedAt) > Date.parse(alarm.updatedAt)) {
+      return { alert: false };
+    }
+    this.#byId.set(alarm.id, alarm);
+    const alert = alarm.closedAt === null && (!known || alarm.alertCount > known.alertCount);
+    return { alert };
+  }
+
+  get(id: string): AlarmSummary | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Newest first. */
+  list(): AlarmSummary[] {
+    return [...this.#byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  clear(): void {
+    this.#byId.clear();
+  }
+}
