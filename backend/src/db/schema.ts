@@ -47,9 +47,7 @@ export const tenants = mysqlTable(
       .notNull()
       .default(0),
     /** Bumped by every change to an alarm; cursor of the `alarms` sync source. */
-    alarmVersion: bigint('alarm_version', { mode: 'number', unsigned: true })
-      .notNull()
-      .default(0),
+    alarmVersion: bigint('alarm_version', { mode: 'number', unsigned: true }).notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
