@@ -10,6 +10,14 @@ export interface DomainEvents {
   'device.revoked': DeviceRevokedPayload & { tenantId: string; userId: string };
   'user.changed': { tenantId: string; userId: string };
   'directory.changed': { tenantId: string };
+  /** After commit of any alarm change (webhooks, push and other integrations listen). */
+  'alarm.changed': {
+    tenantId: string;
+    alarmId: string;
+    change: 'raised' | 'updated' | 'closed' | 'escalated' | 'responded';
+    /** The members newly alerted by this change (raised, escalated, targets added). */
+    alertedUserIds: string[];
+  };
 }
 
 export class DomainBus {

@@ -119,6 +119,12 @@ export async function runEscalations(app: FastifyInstance, now = new Date()): Pr
 }
 
 async function announceStep(app: FastifyInstance, { alarm, realerted, added }: Step) {
+  app.bus.emit('alarm.changed', {
+    tenantId: alarm.tenantId,
+    alarmId: alarm.id,
+    change: 'escalated',
+    alertedUserIds: [...realerted, ...added].map((r) => r.userId),
+  });
   for (const r of [...realerted, ...added]) {
     app.io
       .to(userRoom(r.userId))

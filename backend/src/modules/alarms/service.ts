@@ -339,6 +339,12 @@ export async function triggerAlarm(
   });
   fanOut(app, alarm, recipients);
   app.io.to(boardRoom(tenantId)).emit(ALARM_SERVER_EVENTS.updated, toSummary(alarm));
+  app.bus.emit('alarm.changed', {
+    tenantId,
+    alarmId: alarm.id,
+    change: 'raised',
+    alertedUserIds: recipients.map((r) => r.userId),
+  });
   return buildBoard(app.db, alarm, recipients);
 }
 
@@ -449,6 +455,12 @@ export async function updateAlarm(
   });
   await announceUpdate(app, alarm);
   fanOut(app, alarm, added);
+  app.bus.emit('alarm.changed', {
+    tenantId,
+    alarmId,
+    change: 'updated',
+    alertedUserIds: added.map((r) => r.userId),
+  });
   const board = await buildBoard(app.db, alarm);
   emitBoardDelta(app, tenantId, { alarmId, recipients: board.recipients });
   return board;
@@ -518,6 +530,7 @@ export async function closeAlarm(
     return { alarm: { ...current, ...changes }, changed: true };
   });
   if (changed) {
+    app.bus.emit('alarm.changed', { tenantId, alarmId, change: 'closed', alertedUserIds: [] });
     await announceUpdate(app, alarm);
     emitBoardDelta(app, tenantId, { alarmId, recipients: [], closedAt: now.toISOString() });
   }
@@ -570,6 +583,7 @@ export async function respond(
         },
       ],
     });
+    app.bus.emit('alarm.changed', { tenantId, alarmId, change: 'responded', alertedUserIds: [] });
     // The member's other devices show the answer too.
     app.io.to(userRoom(userId)).emit(ALARM_SERVER_EVENTS.updated, toSummary(alarm, mine));
   }
