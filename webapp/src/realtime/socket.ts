@@ -4,7 +4,14 @@
  * `device.revoked` event or as a refused connection; both end up in `onRevoked`.
  */
 import { io, type Socket } from 'socket.io-client';
-import { SERVER_EVENTS, type DeviceRevokedPayload, type SyncAvailablePayload } from '@trupp/shared';
+import { ApiError } from '../api/http.ts';
+import {
+  SERVER_EVENTS,
+  type ErrorCode,
+  type DeviceRevokedPayload,
+  type SocketAck,
+  type SyncAvailablePayload,
+} from '@trupp/shared';
 
 export interface RealtimeHandlers {
   /** The access token to connect with (read at every (re)connection). */
@@ -21,6 +28,66 @@ export interface RealtimeHandlers {
 
 export interface RealtimeConnection {
   close(): void;
+}
+
+type Listener = (payload: unknown) => void;
+const listeners = new Map<string, Set<Listener>>();
+const connectListeners = new Set<() => void>();
+let current: Socket | null = null;
+
+/**
+ * Domain stores subscribe to server events here, independent of when the socket is
+ * (re)created; the returned function unsubscribes.
+ */
+export function onServerEvent<T>(event: string, listener: (payload: T) => void): () => void {
+  let set = listeners.get(event);
+  if (!set) {
+    set = new Set();
+    listeners.set(event, set);
+    current?.on(event, (payload: unknown) => set!.forEach((l) => l(payload)));
+  }
+  set.add(listener as Listener);
+  return () => set.delete(listener as Listener);
+}
+
+/** Runs `listener` at every (re)connection, e.g. to sync what was missed. */
+export function onConnected(listener: () => void): () => void {
+  connectListeners.add(listener);
+  if (current?.connected) listener();
+  return () => connectListeners.delete(listener);
+}
+
+export function isConnected(): boolean {
+  return current?.connected ?? false;
+}
+
+/**
+ * Sends a client event and waits for the server's acknowledgement.
+ * @throws ApiError with the server's code, or NETWORK_ERROR when not connected or no answer.
+ */
+export async function emitWithAck<T>(
+  event: string,
+  payload: unknown,
+  timeoutMs = 5000,
+): Promise<T> {
+  if (!current?.connected) throw new ApiError('NETWORK_ERROR', 'not connected', 0);
+  let ack: SocketAck<T>;
+  try {
+    ack = (await current.timeout(timeoutMs).emitWithAck(event, payload)) as SocketAck<T>;
+  } catch {
+    throw new ApiError('NETWORK_ERROR', 'no answer from the server', 0);
+  }
+  if (!ack.ok) {
+    throw new ApiError(ack.error.code as ErrorCode, ack.error.message, ack.error.statusCode);
+  }
+  return ack.data;
+}
+
+function wireDomainListeners(socket: Socket): void {
+  for (const [event, set] of listeners) {
+    socket.on(event, (payload: unknown) => set.forEach((l) => l(payload)));
+  }
+  socket.on('connect', () => connectListeners.forEach((l) => l()));
 }
 
 interface ConnectErrorData {
@@ -42,6 +109,8 @@ export function connectRealtime(handlers: RealtimeHandlers): RealtimeConnection 
     },
   });
 
+  current = socket;
+  wireDomainListeners(socket);
   let reconnecting: Promise<void> | null = null;
 
   /** session.expired is followed by a disconnect; both lead here, the second joins the first. */
@@ -94,6 +163,7 @@ export function connectRealtime(handlers: RealtimeHandlers): RealtimeConnection 
   return {
     close() {
       closed = true;
+      if (current === socket) current = null;
       socket.removeAllListeners();
       socket.disconnect();
     },

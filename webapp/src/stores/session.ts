@@ -258,6 +258,11 @@ export const useSessionStore = defineStore('session', () => {
       user: { ...session.value.user, totpEnabled: true },
     };
     writeStoredSession(session.value);
+    // The socket joined its rooms while enrolment was pending (no dispatch rooms then).
+    if (realtime) {
+      stopRealtime();
+      startRealtime();
+    }
   }
 
   function setNotice(next: SignInNotice): void {

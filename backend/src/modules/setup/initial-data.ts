@@ -2,7 +2,14 @@ import { randomInt } from 'node:crypto';
 import type { Role } from '@trupp/shared';
 import type { Config } from '../../config.ts';
 import type { Database, Tx } from '../../db/client.ts';
-import { qualifications, units, userQualifications, userUnits, users } from '../../db/schema.ts';
+import {
+  alarmTemplates,
+  qualifications,
+  units,
+  userQualifications,
+  userUnits,
+  users,
+} from '../../db/schema.ts';
 import { newId } from '../../lib/ids.ts';
 import { recordAudit } from '../audit/service.ts';
 import { hashPassword } from '../auth/passwords.ts';
@@ -223,12 +230,68 @@ async function createDemoData(
     }
     logins.push({ email, role: demo.role, isSuperadmin: demo.superadmin ?? false });
   }
+  await insertDemoTemplates(tx, tenantId, unitIds, qualificationIds, now);
   await recordAudit(tx, tenantId, {
     action: 'tenant.created',
     target: { type: 'tenant', id: tenantId },
     details: { name: tenant.name, slug: tenant.slug, demo: true, users: logins.length },
   });
   return { kind: 'demo', tenantId, password, logins };
+}
+
+/** Two everyday templates, so a newcomer can raise an alarm at once. */
+async function insertDemoTemplates(
+  tx: Tx,
+  tenantId: string,
+  unitIds: Map<UnitKey, string>,
+  qualificationIds: Map<QualificationKey, string>,
+  now: Date,
+): Promise<void> {
+  const targets = (unit: UnitKey) => ({
+    unitIds: [unitIds.get(unit)!],
+    roles: [],
+    userIds: [],
+    qualificationIds: [],
+  });
+  await tx.insert(alarmTemplates).values([
+    {
+      id: newId(),
+      tenantId,
+      keyword: 'B3 – Wohnungsbrand',
+      title: 'Wohnungsbrand, Menschenleben in Gefahr',
+      text: 'Atemschutz anlegen. Anfahrt über die Hauptwache.',
+      priority: 'critical',
+      targets: targets('lz1'),
+      requirements: {
+        minMembers: 3,
+        qualifications: [
+          { qualificationId: qualificationIds.get('scba')!, min: 2 },
+          { qualificationId: qualificationIds.get('driver')!, min: 1 },
+        ],
+      },
+      escalation: { afterSeconds: 120, minComing: 3, extendTargets: targets('lz2') },
+      sound: 'siren',
+      createdAt: now,
+      updatedAt: now,
+    },
+    {
+      id: newId(),
+      tenantId,
+      keyword: 'THL 1 – Verkehrsunfall',
+      title: 'Verkehrsunfall, Person eingeklemmt',
+      text: '',
+      priority: 'high',
+      targets: targets('lz2'),
+      requirements: {
+        minMembers: 2,
+        qualifications: [{ qualificationId: qualificationIds.get('driver')!, min: 1 }],
+      },
+      escalation: null,
+      sound: 'siren',
+      createdAt: now,
+      updatedAt: now,
+    },
+  ]);
 }
 
 function demoBanner(

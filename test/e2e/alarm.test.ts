@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, totp } from '../support/browser.ts';
+import { startServer, type RunningServer } from '../support/server.ts';
+
+/**
+ * Must show 1 of the alarms issue: the dispatcher (context 1) raises an alarm from a
+ * template with a location picked on the map; a member (context 2) sees it full screen
+ * and answers "coming"; the dispatcher's board shows the answer and the requirement
+ * count within a second; a member who set "unavailable" (context 3) is not alerted.
+ */
+let server: RunningServer;
+let browser: Browser;
+let password: string;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  server = await startServer({ env: { NODE_ENV: 'development', DEMO_DATA: 'true' } });
+  password = /Password for all of them:\s*(\S+)/.exec(server.stdout())![1]!;
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  for (const c of contexts) await c.close();
+  await browser?.close();
+  await server?.stop();
+});
+
+async function open(locale: string): Promise<Page> {
+  const context = await browser.newContext({ locale, viewport: { width: 1100, height: 900 } });
+  contexts.push(context);
+  return context.newPage();
+}
+
+async function signIn(page: Page, email: string) {
+  await page.goto(server.url);
+  await page.getByTestId('login-email').fill(email);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+}
+
+describe('raising an alarm in the browser', () => {
+  it('reaches the member full screen; the answer is on the board within a second', async () => {
+    // Context 3: Jonas (Gruppe 1) is on holiday and says so with one tap.
+    const jonas = await open('de-DE');
+    await signIn(jonas, 'jonas.weber@musterstadt.example');
+    await jonas.getByTestId('availability-unavailable').click();
+    await expect
+      .poll(() => jonas.getByTestId('availability-unavailable').getAttribute('aria-checked'))
+      .toBe('true');
+
+    // Context 2: Max (Gruppe 1, Atemschutz) has the app open.
+    const max = await open('de-DE');
+    await signIn(max, 'member@musterstadt.example');
+    await max.getByTestId('availability').waitFor();
+
+    // Context 1: the dispatcher enrols TOTP at first sign-in.
+    const dispatcher = await open('en-US');
+    await signIn(dispatcher, 'dispatcher@musterstadt.example');
+    const secret = (await dispatcher.getByTestId('totp-secret').innerText()).replace(/\s+/g, '');
+    await dispatcher.getByTestId('totp-code').fill(totp(secret));
+    await dispatcher.getByTestId('totp-confirm').click();
+    await dispatcher.getByTestId('recovery-saved').click();
+
+    await dispatcher.getByTestId('nav-dispatch').click();
+    await dispatcher.getByTestId('dispatch-template-search').fill('B3');
+    await dispatcher.getByTestId('dispatch-template-B3 – Wohnungsbrand').click();
+    expect(await dispatcher.getByTestId('dispatch-keyword').inputValue()).toBe(
+      'B3 – Wohnungsbrand',
+    );
+    // Location by a click on the map.
+    const map = dispatcher.getByTestId('dispatch-map');
+    await map.locator('canvas').waitFor();
+    await map.click({ position: { x: 200, y: 130 } });
+    await expect.poll(() => dispatcher.getByTestId('dispatch-lat').inputValue()).not.toBe('');
+    const lat = Number(await dispatcher.getByTestId('dispatch-lat').inputValue());
+    expect(lat).toBeGreaterThan(40);
+    expect(lat).toBeLessThan(60);
+    await dispatcher.getByTestId('dispatch-address').fill('Hauptstraße 5, Musterstadt');
+    await dispatcher.getByTestId('dispatch-send').click();
+    await dispatcher.getByTestId('alarm-board').waitFor();
+
+    // Max gets it full screen.
+    const overlay = max.getByTestId('alarm-overlay');
+    await overlay.waitFor({ timeout: 5000 });
+    expect(await max.getByTestId('alarm-keyword').innerText()).toBe('B3 – Wohnungsbrand');
+    const box = await overlay.boundingBox();
+    expect(box!.width).toBeGreaterThanOrEqual(1100 - 1);
+    expect(box!.height).toBeGreaterThanOrEqual(900 - 1);
+    expect(await max.getByTestId('alarm-test-banner').count()).toBe(0);
+
+    // Before the answer the board counts nobody for Atemschutz.
+    const scba = dispatcher.getByTestId('board-req-Atemschutz');
+    expect(await scba.innerText()).toContain('0/2');
+    const row = dispatcher.locator('[data-testid="board-row"][data-member="Max Mustermann"]');
+    await row.waitFor();
+
+    await max.getByTestId('alarm-eta-5').click();
+    const answeredAt = Date.now();
+    await dispatcher
+      .locator('[data-testid="board-row"][data-member="Max Mustermann"][data-response="coming"]')
+      .waitFor({ timeout: 1000 });
+    await expect.poll(() => scba.innerText(), { timeout: 1000 }).toContain('1/2');
+    expect(Date.now() - answeredAt).toBeLessThan(1000);
+    expect(await dispatcher.getByTestId('board-coming').innerText()).toBe('1');
+    await overlay.waitFor({ state: 'detached' });
+
+    // Jonas was not alerted and is not on the board.
+    expect(await jonas.getByTestId('alarm-overlay').count()).toBe(0);
+    expect(
+      await dispatcher.locator('[data-testid="board-row"][data-member="Jonas Weber"]').count(),
+    ).toBe(0);
+    // Max's overview lists the alarm with his answer.
+    expect(await max.getByTestId('my-alarm').first().innerText()).toContain('Kommt');
+  });
+});

@@ -1,0 +1,25 @@
+import { Marker, type Map as MapLibreMap } from 'maplibre-gl';
+
+/** A red incident marker that can be moved; returns a setter (null removes it). */
+export function incidentMarker(
+  map: MapLibreMap,
+): (at: { lat: number; lon: number } | null) => void {
+  let marker: Marker | null = null;
+  return (at) => {
+    if (!at) {
+      marker?.remove();
+      marker = null;
+      return;
+    }
+    marker ??= new Marker({ color: '#c62828' }).setLngLat([at.lon, at.lat]).addTo(map);
+    marker.setLngLat([at.lon, at.lat]);
+  };
+}
+
+/** Calls `pick` with the clicked position. */
+export function onMapClick(
+  map: MapLibreMap,
+  pick: (at: { lat: number; lon: number }) => void,
+): void {
+  map.on('click', (event) => pick({ lat: event.lngLat.lat, lon: event.lngLat.lng }));
+}
