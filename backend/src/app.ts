@@ -21,7 +21,10 @@ import syncRoutes from './modules/sync/routes.ts';
 import retentionJob from './modules/retention/plugin.ts';
 import mapRoutes from './modules/maps/routes.ts';
 import alarmRoutes from './modules/alarms/routes.ts';
+import alarmStatsRoutes from './modules/alarm-stats/routes.ts';
+import integrationRoutes from './modules/integrations/routes.ts';
 import availabilityRoutes from './modules/availability/routes.ts';
+import pushRoutes from './modules/push/routes.ts';
 import healthRoutes from './modules/health/routes.ts';
 import authRoutes from './modules/auth/routes.ts';
 import meRoutes from './modules/me/routes.ts';
@@ -139,7 +142,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(connectionRoutes);
   await app.register(privacyRoutes);
   await app.register(alarmRoutes);
+  await app.register(alarmStatsRoutes);
+  await app.register(integrationRoutes);
   await app.register(availabilityRoutes);
+  await app.register(pushRoutes);
 
   await app.register(syncRoutes);
   await app.register(retentionJob);

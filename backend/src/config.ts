@@ -41,6 +41,10 @@ export interface Config {
   readonly retentionIntervalSeconds: number;
   /** Milliseconds between alarm escalation checks; 0 switches them off (tests tick by hand). */
   readonly alarmEscalationIntervalMs: number;
+  /** Milliseconds between runs of the webhook delivery worker; 0 switches it off (tests). */
+  readonly webhookIntervalMs: number;
+  /** Contact for push services (RFC 8292 `sub`): a mailto: or https: URL of the operator. */
+  readonly pushSubject: string;
 }
 
 export class ConfigError extends Error {
@@ -159,6 +163,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       0,
       60_000,
     ),
+    webhookIntervalMs: int('WEBHOOK_INTERVAL_MS', nodeEnv === 'test' ? 0 : 1000, 0, 60_000),
+    pushSubject: str('PUSH_SUBJECT', `mailto:admin@${new URL(publicUrl).hostname}`),
     ...overrides,
   };
 

@@ -108,6 +108,7 @@ export const ERROR_CATALOGUE = {
   API_KEY_NOT_FOUND: { status: 404, message: 'There is no such API key.' },
   CAP_INVALID: { status: 400, message: 'The CAP document is invalid.' },
   CAP_TOO_LARGE: { status: 413, message: 'The CAP document is too large.' },
+  WEBHOOK_NOT_FOUND: { status: 404, message: 'There is no such webhook.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

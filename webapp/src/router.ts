@@ -42,6 +42,13 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('./views/auth/EnrolView.vue'),
   },
   {
+    // The station screen: full viewport, outside the shell (no navigation, no personal alerts).
+    path: '/monitor',
+    name: 'monitor',
+    component: () => import('./views/alarms/AlarmMonitorView.vue'),
+    meta: { permission: 'alarms.board' },
+  },
+  {
     path: '/',
     component: () => import('./components/app/AppShell.vue'),
     children: [
@@ -51,6 +58,30 @@ export const routes: RouteRecordRaw[] = [
         name: 'map',
         component: () => import('./views/map/MapView.vue'),
         meta: { permission: 'directory.read' },
+      },
+      {
+        path: 'dispatch',
+        name: 'dispatch',
+        component: () => import('./views/alarms/DispatchView.vue'),
+        meta: { permission: 'alarms.dispatch' },
+      },
+      {
+        path: 'alarms',
+        name: 'alarms',
+        component: () => import('./views/alarms/AlarmsView.vue'),
+        meta: { permission: 'alarms.board' },
+      },
+      {
+        path: 'alarms/statistics',
+        name: 'alarm-stats',
+        component: () => import('./views/alarms/AlarmStatsView.vue'),
+        meta: { permission: 'alarms.board' },
+      },
+      {
+        path: 'alarms/:alarmId',
+        name: 'alarm-board',
+        component: () => import('./views/alarms/AlarmBoardView.vue'),
+        meta: { permission: 'alarms.board' },
       },
       {
         path: 'security',
@@ -79,6 +110,12 @@ export const routes: RouteRecordRaw[] = [
         name: 'qualifications',
         component: () => import('./views/admin/AdminQualificationsView.vue'),
         meta: { permission: 'qualifications.manage' },
+      },
+      {
+        path: 'admin/integrations',
+        name: 'integrations',
+        component: () => import('./views/admin/AdminIntegrationsView.vue'),
+        meta: { permission: 'apikeys.manage' },
       },
       {
         path: 'admin/devices',

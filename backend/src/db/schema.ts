@@ -410,3 +410,127 @@ export const alarmRecipients = mysqlTable(
     index('alarm_recipients_user_idx').on(t.tenantId, t.userId),
   ],
 );
+
+// ---------------------------------------------------------------- integrations
+
+/**
+ * A tenant's key for a dispatch system. Only the SHA-256 hash of the secret is kept; the
+ * secret is shown once when the key is created. A revoked key stays for the audit trail.
+ */
+export const apiKeys = mysqlTable(
+  'api_keys',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    name: varchar('name', { length: 120 }).notNull(),
+    /** The first characters of the secret (`trupp_AbCd…`), so admins can tell keys apart. */
+    prefix: varchar('prefix', { length: 16 }).notNull(),
+    secretHash: char('secret_hash', { length: 64 }).notNull(),
+    /** e.g. ['alarms:write', 'alarms:read'] */
+    scopes: json('scopes').$type<string[]>().notNull(),
+    createdBy: id('created_by'),
+    createdAt: createdAt(),
+    lastUsedAt: at('last_used_at'),
+    revokedAt: at('revoked_at'),
+  },
+  (t) => [
+    uniqueIndex('api_keys_secret_uq').on(t.secretHash),
+    index('api_keys_tenant_idx').on(t.tenantId, t.createdAt),
+  ],
+);
+
+/** An outgoing webhook: alarm events are POSTed to `url`, signed with `secret`. */
+export const webhooks = mysqlTable(
+  'webhooks',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    url: varchar('url', { length: 2000 }).notNull(),
+    /** HMAC-SHA256 key; kept in the clear because every delivery is signed with it. */
+    secret: varchar('secret', { length: 100 }).notNull(),
+    /** Event names such as 'alarm.raised'. */
+    events: json('events').$type<string[]>().notNull(),
+    active: boolean('active').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhooks_tenant_idx').on(t.tenantId)],
+);
+
+/**
+ * Outbox of webhook deliveries. A row is due while `delivered_at` is null and
+ * `next_attempt_at` has passed; a worker claims it by pushing `next_attempt_at` ahead, so
+ * a node that dies mid-delivery only delays it. `next_attempt_at` null = given up.
+ */
+export const webhookDeliveries = mysqlTable(
+  'webhook_deliveries',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    webhookId: id('webhook_id').notNull(),
+    event: varchar('event', { length: 64 }).notNull(),
+    payload: json('payload').$type<Record<string, unknown>>().notNull(),
+    attempts: int('attempts').notNull().default(0),
+    nextAttemptAt: at('next_attempt_at'),
+    deliveredAt: at('delivered_at'),
+    lastError: varchar('last_error', { length: 500 }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('webhook_deliveries_due_idx').on(t.deliveredAt, t.nextAttemptAt),
+    index('webhook_deliveries_webhook_idx').on(t.tenantId, t.webhookId),
+  ],
+);
+
+/** The installation's VAPID key pair (RFC 8292), made on first use; one row. */
+export const vapidKeys = mysqlTable('vapid_keys', {
+  id: int('id').primaryKey(),
+  publicKey: varchar('public_key', { length: 120 }).notNull(),
+  privateKey: varchar('private_key', { length: 80 }).notNull(),
+  createdAt: createdAt(),
+});
+
+/**
+ * A device's Web Push subscription (RFC 8030 endpoint plus RFC 8291 keys); one per
+ * device, removed with the device and when the push service answers 404/410.
+ */
+export const pushSubscriptions = mysqlTable(
+  'push_subscriptions',
+  {
+    deviceId: id('device_id').primaryKey(),
+    tenantId: tenantId(),
+    userId: id('user_id').notNull(),
+    endpoint: varchar('endpoint', { length: 1000 }).notNull(),
+    p256dh: varchar('p256dh', { length: 120 }).notNull(),
+    auth: varchar('auth', { length: 40 }).notNull(),
+    createdAt: createdAt(),
+    lastSentAt: at('last_sent_at'),
+  },
+  (t) => [index('push_subscriptions_user_idx').on(t.tenantId, t.userId)],
+);
+
+/**
+ * A recurring alarm, e.g. the weekly test on Saturday 12:00 in the tenant's time zone.
+ * `nextRunAt` (UTC) is claimed with SKIP LOCKED and moved on in the same transaction
+ * that raises the alarm, so each run happens once across nodes.
+ */
+export const alarmSchedules = mysqlTable(
+  'alarm_schedules',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    templateId: id('template_id').notNull(),
+    name: varchar('name', { length: 120 }).notNull(),
+    /** 0 = Sunday … 6 = Saturday, in the tenant's time zone. */
+    weekdays: json('weekdays').$type<number[]>().notNull(),
+    /** "HH:MM" local time of the tenant. */
+    time: varchar('time', { length: 5 }).notNull(),
+    isTest: boolean('is_test').notNull().default(true),
+    active: boolean('active').notNull().default(true),
+    nextRunAt: at('next_run_at'),
+    lastRunAt: at('last_run_at'),
+    createdBy: id('created_by'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('alarm_schedules_due_idx').on(t.active, t.nextRunAt)],
+);

@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import { roleHas, type Permission } from '@trupp/shared';
 import { appError } from '../errors.ts';
 import { authenticateAccessToken, type AuthContext } from '../modules/auth/access-token.ts';
+import { authenticateApiKey, type ApiKeyContext } from '../modules/integrations/api-keys.ts';
+import type { ApiKeyScope } from '../modules/integrations/schemas.ts';
 
 /**
  * Who may call a route. Every `/api` route must declare one in `config.access`; the app
@@ -11,8 +13,12 @@ import { authenticateAccessToken, type AuthContext } from '../modules/auth/acces
  * - 'self': any signed-in user, acting on their own account/data only
  * - 'superadmin': platform operators
  * - a Permission from the shared matrix
+ * - 'apikey:<scope>': a dispatch system's API key (`Bearer trupp_…`) with that scope, not
+ *   a user; the route reads `apiKeyCaller(request)` and `request.auth` stays null
  */
-export type Access = 'public' | 'self' | 'superadmin' | Permission;
+export type Access = UserAccess | `apikey:${ApiKeyScope}`;
+/** The access values a signed-in user can meet (socket events know no API keys). */
+export type UserAccess = 'public' | 'self' | 'superadmin' | Permission;
 
 /** A registered API route as the route-walking tests see it. */
 export interface ApiRoute {
@@ -33,8 +39,10 @@ declare module 'fastify' {
     duringMfaEnrolment?: boolean;
   }
   interface FastifyRequest {
-    /** Set for every non-public route; `null` only on public ones. */
+    /** Set for every user route; `null` on public and API-key routes. */
     auth: AuthContext | null;
+    /** Set for every 'apikey:…' route; `null` everywhere else. */
+    apiKey: ApiKeyContext | null;
   }
 }
 
@@ -42,6 +50,16 @@ declare module 'fastify' {
 export function caller(request: FastifyRequest): AuthContext {
   if (!request.auth) throw appError('AUTH_REQUIRED');
   return request.auth;
+}
+
+export function isApiKeyAccess(access: Access): access is `apikey:${ApiKeyScope}` {
+  return access.startsWith('apikey:');
+}
+
+/** The API key behind the request; only valid on routes whose access is 'apikey:…'. */
+export function apiKeyCaller(request: FastifyRequest): ApiKeyContext {
+  if (!request.apiKey) throw appError('API_KEY_INVALID');
+  return request.apiKey;
 }
 
 export function bearerToken(request: FastifyRequest): string | null {
@@ -53,6 +71,7 @@ export function bearerToken(request: FastifyRequest): string | null {
 
 async function accessPlugin(app: FastifyInstance) {
   app.decorateRequest('auth', null);
+  app.decorateRequest('apiKey', null);
   app.decorate('apiRoutes', [] as ApiRoute[]);
 
   app.addHook('onRoute', (route) => {
@@ -71,6 +90,11 @@ async function accessPlugin(app: FastifyInstance) {
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;
     if (!access || access === 'public') return;
+    if (isApiKeyAccess(access)) {
+      const scope = access.slice('apikey:'.length) as ApiKeyScope;
+      request.apiKey = await authenticateApiKey(app.db, bearerToken(request), scope);
+      return;
+    }
     const token = bearerToken(request);
     if (!token) throw appError('AUTH_REQUIRED');
     const auth = await authenticateAccessToken(app.db, token, request.ip);

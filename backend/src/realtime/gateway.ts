@@ -5,7 +5,7 @@ import { ERROR_CATALOGUE, roleHas, type SocketAck } from '@trupp/shared';
 import type { Static, TSchema } from 'typebox';
 import { appError } from '../errors.ts';
 import type { AuthContext } from '../modules/auth/access-token.ts';
-import type { Access } from '../plugins/access.ts';
+import type { UserAccess } from '../plugins/access.ts';
 import { toErrorBody } from '../plugins/errors.ts';
 
 /** What a socket carries once its handshake authenticated. */
@@ -31,7 +31,7 @@ export interface EventContext {
 export interface EventOptions<S extends TSchema> {
   schema: S;
   /** Same meaning as a route's `config.access`; 'public' is not allowed on sockets. */
-  access: Exclude<Access, 'public'>;
+  access: Exclude<UserAccess, 'public'>;
 }
 
 export interface SyncPage {
@@ -41,14 +41,14 @@ export interface SyncPage {
 }
 
 export interface SyncSource {
-  access: Exclude<Access, 'public'>;
+  access: Exclude<UserAccess, 'public'>;
   /** @throws AppError SYNC_CURSOR_INVALID for a cursor this source did not issue */
   fetch(auth: AuthContext, cursor: string | null, limit: number): Promise<SyncPage>;
 }
 
 interface Registered {
   validate: ValidateFunction;
-  access: Exclude<Access, 'public'>;
+  access: Exclude<UserAccess, 'public'>;
   handler: (ctx: EventContext, payload: unknown) => Promise<unknown>;
 }
 
@@ -60,7 +60,7 @@ export const userRoom = (userId: string): string => `user:${userId}`;
 const EVENTS_PER_SECOND = 20;
 
 /** @throws AppError when `auth` may not use something guarded by `access`. */
-export function assertAccess(auth: AuthContext, access: Exclude<Access, 'public'>): void {
+export function assertAccess(auth: AuthContext, access: Exclude<UserAccess, 'public'>): void {
   if (auth.mfaEnrolmentPending) throw appError('AUTH_MFA_ENROLMENT_REQUIRED');
   if (access === 'self') return;
   if (access === 'superadmin') {

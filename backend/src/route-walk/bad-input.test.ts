@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { ERROR_CODES } from '@trupp/shared';
 import * as t from '../db/schema.ts';
+import type { ApiRoute } from '../plugins/access.ts';
 import { createTestApp, type TestApp } from '../test/helper.ts';
 import {
+  authorizationFor,
   fillUrl,
   idForName,
   invalidBodies,
@@ -49,7 +51,7 @@ afterAll(async () => h?.close());
 type Sent = { method: string; url: string; label: string; status: number; body: string };
 
 async function send(
-  route: { method: string; url: string },
+  route: { method: string; url: string; access: ApiRoute['access'] },
   url: string,
   label: string,
   payload: unknown,
@@ -60,7 +62,7 @@ async function send(
     url,
     query,
     headers: {
-      authorization: `Bearer ${await a.token(a.ids.adminId)}`,
+      authorization: await authorizationFor(route, a, a.ids.adminId),
       'content-type': 'application/json',
     },
     ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),

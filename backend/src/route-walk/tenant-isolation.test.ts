@@ -3,6 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import * as t from '../db/schema.ts';
 import { createTestApp, type TestApp } from '../test/helper.ts';
 import {
+  authorizationFor,
   fillUrl,
   idForName,
   sampleFromSchema,
@@ -63,7 +64,7 @@ describe('tenant isolation', () => {
           query: query
             ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, String(v)]))
             : {},
-          headers: { authorization: `Bearer ${await a.token(userId)}` },
+          headers: { authorization: await authorizationFor(route, a, userId) },
           ...(body === undefined ? {} : { payload: body as object }),
         });
         calls += 1;
@@ -91,10 +92,13 @@ describe('tenant isolation', () => {
     expect(routes.length).toBeGreaterThan(0);
     const token = await a.token(a.ids.adminId);
     for (const route of routes) {
+      const authorization = route.access.startsWith('apikey:')
+        ? `Bearer ${a.apiKey}`
+        : `Bearer ${token}`;
       const response = await h.app.inject({
         method: route.method as 'GET',
         url: fillUrl(route.url, (param) => idForName(param, b.ids, b.tenantId) ?? 'x'),
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization },
         ...(route.method === 'GET' || route.method === 'DELETE'
           ? {}
           : {

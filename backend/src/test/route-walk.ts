@@ -34,6 +34,20 @@ export interface SeededTenant {
   };
   /** A fresh access token for the user, on a new device (so sign-out routes cannot starve the walk). */
   token(userId?: string): Promise<string>;
+  /** An API key of the tenant with every scope, for the 'apikey:…' routes. */
+  apiKey: string;
+}
+
+/**
+ * The Authorization header a route expects: the tenant's API key on 'apikey:…' routes,
+ * else a fresh access token of the user.
+ */
+export async function authorizationFor(
+  route: Pick<ApiRoute, 'access'>,
+  tenant: SeededTenant,
+  userId?: string,
+): Promise<string> {
+  return `Bearer ${route.access.startsWith('apikey:') ? tenant.apiKey : await tenant.token(userId)}`;
 }
 
 /** Inserts a tenant with units, qualifications, users of every role, devices, a passkey, audit and connection rows. */
@@ -176,6 +190,17 @@ export async function seedTenant(db: Db, label: string): Promise<SeededTenant> {
   });
   await db.insert(t.alarmRecipients).values({ alarmId, userId: memberId, tenantId, sentAt: now });
 
+  const apiKey = `trupp_${randomBytes(32).toString('base64url')}`;
+  await db.insert(t.apiKeys).values({
+    id: randomUUID(),
+    tenantId,
+    name: `Key ${tag}`,
+    prefix: apiKey.slice(0, 12),
+    secretHash: sha256Hex(apiKey),
+    scopes: ['alarms:write', 'alarms:read'],
+    createdAt: now,
+  });
+
   const [tenantRow] = await db.select().from(t.tenants).where(eq(t.tenants.id, tenantId));
   return {
     tenantId,
@@ -208,6 +233,7 @@ export async function seedTenant(db: Db, label: string): Promise<SeededTenant> {
     async token(userId = userIds.admin!) {
       return (await mintDevice(userId)).token;
     },
+    apiKey,
   };
 }
 

@@ -10,6 +10,8 @@ export interface AuditActor {
   userId?: string | null;
   deviceId?: string | null;
   ip?: string | null;
+  /** A dispatch system's API key acting without a user; recorded in the details. */
+  apiKeyId?: string | null;
 }
 
 export interface AuditEntry {
@@ -45,7 +47,9 @@ export async function recordAudit(db: DbOrTx, tenantId: string, entry: AuditEntr
       action: entry.action,
       targetType: entry.target?.type ?? null,
       targetId: entry.target?.id ?? null,
-      details: entry.details ?? {},
+      details: entry.actor?.apiKeyId
+        ? { apiKeyId: entry.actor.apiKeyId, ...entry.details }
+        : (entry.details ?? {}),
     };
     const hash = chainHash(head.hash, record);
     await tx.insert(auditLog).values({ ...record, prevHash: head.hash, hash });
