@@ -23,3 +23,12 @@ export function onMapClick(
 ): void {
   map.on('click', (event) => pick({ lat: event.lngLat.lat, lon: event.lngLat.lng }));
 }
+
+/** Centres the map on the incident, as close as the basemap allows (or at `zoom`). */
+export function centreOnIncident(
+  map: MapLibreMap,
+  at: { lat: number; lon: number },
+  zoom: number = map.getMaxZoom(),
+): void {
+  map.jumpTo({ center: [at.lon, at.lat], zoom });
+}
