@@ -4,6 +4,7 @@ import App from './App.vue';
 import { i18n } from './i18n/index.ts';
 import { createAppRouter } from './router.ts';
 import { useSessionStore } from './stores/session.ts';
+import { registerServiceWorker } from './push/web-push.ts';
 import './styles.css';
 
 const app = createApp(App);
@@ -15,3 +16,4 @@ useSessionStore(pinia).init();
 app.use(createAppRouter());
 document.documentElement.lang = i18n.global.locale.value;
 app.mount('#app');
+void registerServiceWorker();

@@ -87,6 +87,23 @@ export const useAlarmStore = defineStore('alarms', () => {
     onConnected(() => {
       void sync().catch(() => undefined);
     });
+    answerFromNotification();
+  }
+
+  /**
+   * The service worker opens `/?alarm=…&answer=…` when it could not send an answer tapped
+   * on a notification itself (its token had expired); the app sends it once signed in.
+   */
+  function answerFromNotification(): void {
+    const params = new URLSearchParams(window.location.search);
+    const alarmId = params.get('alarm');
+    const response = params.get('answer');
+    if (!alarmId || (response !== 'coming' && response !== 'not_coming')) return;
+    window.history.replaceState(null, '', window.location.pathname);
+    void alarmsApi
+      .respond(alarmId, response, null)
+      .then((summary) => receive(summary, false))
+      .catch(() => undefined);
   }
 
   function markRead(alarmId: string): void {

@@ -4,7 +4,8 @@
  * lost session — including the remote wipe of this device.
  */
 import { defineStore } from 'pinia';
-import { computed, readonly, ref, shallowRef } from 'vue';
+import { computed, readonly, ref, shallowRef, watch } from 'vue';
+import { syncWorkerToken } from '../push/web-push.ts';
 import type { Permission } from '@trupp/shared';
 import * as authApi from '../api/auth.ts';
 import * as meApi from '../api/me.ts';
@@ -40,6 +41,11 @@ type TabMessage = { type: 'wiped' } | { type: 'signed_out' };
 
 export const useSessionStore = defineStore('session', () => {
   const session = ref<Session | null>(null);
+  // The service worker fetches alarm content for a push with this device's token.
+  watch(
+    () => session.value?.accessToken ?? null,
+    (token) => void syncWorkerToken(token).catch(() => undefined),
+  );
   const step = ref<LoginStep>('credentials');
   const mfa = ref<{ token: string; methods: MfaMethod[] } | null>(null);
   const deviceLimit = ref<{ devices: DeviceInfo[]; limitToken: string } | null>(null);
