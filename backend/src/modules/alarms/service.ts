@@ -174,7 +174,9 @@ function fanOut(
 ): void {
   const byCount = new Map<number, string[]>();
   for (const r of recipients) {
-    byCount.set(r.alertCount, [...(byCount.get(r.alertCount) ?? []), userRoom(r.userId)]);
+    let rooms = byCount.get(r.alertCount);
+    if (!rooms) byCount.set(r.alertCount, (rooms = []));
+    rooms.push(userRoom(r.userId));
   }
   for (const [alertCount, rooms] of byCount) {
     const summary: AlarmSummary = { ...toSummary(alarm), alertCount };
@@ -557,37 +559,138 @@ export async function respond(
   }
   const eta = response === 'not_coming' ? null : (etaMinutes ?? null);
   const now = new Date();
-  // One statement in the common case: only a recipient of an open alarm, only if changed.
-  const [result] = await app.db.execute(sql`
-    UPDATE ${alarmRecipients} r JOIN ${alarms} a ON a.id = r.alarm_id
-       SET r.response = ${response}, r.eta_minutes = ${eta}, r.responded_at = ${now},
-           r.delivered_at = COALESCE(r.delivered_at, ${now}), r.read_at = COALESCE(r.read_at, ${now})
-     WHERE r.tenant_id = ${tenantId} AND r.alarm_id = ${alarmId} AND r.user_id = ${userId}
-       AND a.closed_at IS NULL
-       AND NOT (r.response <=> ${response} AND r.eta_minutes <=> ${eta})`);
-  const changed = (result as unknown as { affectedRows: number }).affectedRows > 0;
-  const alarm = await findAlarm(app.db, tenantId, alarmId);
-  const mine = await findRecipient(app.db, tenantId, alarmId, userId);
-  if (!changed && alarm.closedAt) throw appError('ALARM_CLOSED');
+  // The hot path of a big alarm (thousands of answers in seconds): two prepared
+  // statements on the pool, no query building. Only a recipient of an open alarm, only
+  // if the answer changed, so double taps and retries change nothing.
+  const [result] = await app.database.pool.execute(RESPOND_SQL, [
+    response,
+    eta,
+    now,
+    now,
+    now,
+    tenantId,
+    alarmId,
+    userId,
+    response,
+    eta,
+  ]);
+  const changed = (result as { affectedRows: number }).affectedRows > 0;
+  const [rows] = await app.database.pool.execute(MY_ALARM_SQL, [tenantId, alarmId, userId]);
+  const row = (rows as MyAlarmRow[])[0];
+  if (!row) throw appError('ALARM_NOT_FOUND');
+  const summary = summaryFromRow(row);
+  if (!changed && row.closed_at) throw appError('ALARM_CLOSED');
   if (changed) {
-    emitBoardDelta(app, tenantId, {
-      alarmId,
-      recipients: [
-        {
-          userId,
-          response: mine.response,
-          etaMinutes: mine.etaMinutes,
-          respondedAt: mine.respondedAt?.toISOString() ?? null,
-          deliveredAt: mine.deliveredAt?.toISOString() ?? null,
-          readAt: mine.readAt?.toISOString() ?? null,
-        },
-      ],
+    boardDeltas(app).add(tenantId, alarmId, {
+      userId,
+      response: row.response,
+      etaMinutes: row.eta_minutes,
+      respondedAt: row.responded_at?.toISOString() ?? null,
+      deliveredAt: row.delivered_at?.toISOString() ?? null,
+      readAt: row.read_at?.toISOString() ?? null,
     });
     app.bus.emit('alarm.changed', { tenantId, alarmId, change: 'responded', alertedUserIds: [] });
     // The member's other devices show the answer too.
-    app.io.to(userRoom(userId)).emit(ALARM_SERVER_EVENTS.updated, toSummary(alarm, mine));
+    app.io.to(userRoom(userId)).emit(ALARM_SERVER_EVENTS.updated, summary);
   }
-  return toSummary(alarm, mine);
+  return summary;
+}
+
+const RESPOND_SQL = `
+  UPDATE alarm_recipients r JOIN alarms a ON a.id = r.alarm_id
+     SET r.response = ?, r.eta_minutes = ?, r.responded_at = ?,
+         r.delivered_at = COALESCE(r.delivered_at, ?), r.read_at = COALESCE(r.read_at, ?)
+   WHERE r.tenant_id = ? AND r.alarm_id = ? AND r.user_id = ? AND a.closed_at IS NULL
+     AND NOT (r.response <=> ? AND r.eta_minutes <=> ?)`;
+
+const MY_ALARM_SQL = `
+  SELECT a.id, a.keyword, a.title, a.text, a.priority, a.sound, a.is_test, a.lat, a.lon,
+         a.address, a.created_at, a.updated_at, a.closed_at,
+         r.response, r.eta_minutes, r.alert_count, r.responded_at, r.delivered_at, r.read_at
+    FROM alarm_recipients r JOIN alarms a ON a.id = r.alarm_id
+   WHERE r.tenant_id = ? AND r.alarm_id = ? AND r.user_id = ?`;
+
+interface MyAlarmRow {
+  id: string;
+  keyword: string;
+  title: string;
+  text: string;
+  priority: AlarmSummary['priority'];
+  sound: string;
+  is_test: number;
+  lat: number | null;
+  lon: number | null;
+  address: string;
+  created_at: Date;
+  updated_at: Date;
+  closed_at: Date | null;
+  response: AlarmResponse | null;
+  eta_minutes: number | null;
+  alert_count: number;
+  responded_at: Date | null;
+  delivered_at: Date | null;
+  read_at: Date | null;
+}
+
+function summaryFromRow(row: MyAlarmRow): AlarmSummary {
+  return {
+    id: row.id,
+    keyword: row.keyword,
+    title: row.title,
+    text: row.text,
+    priority: row.priority,
+    sound: row.sound,
+    isTest: Boolean(row.is_test),
+    lat: row.lat,
+    lon: row.lon,
+    address: row.address,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    closedAt: row.closed_at?.toISOString() ?? null,
+    myResponse: row.response,
+    myEtaMinutes: row.eta_minutes,
+    alertCount: row.alert_count,
+  };
+}
+
+/** Board deltas gathered per alarm and sent every BOARD_FLUSH_MS: one event per batch. */
+const BOARD_FLUSH_MS = 50;
+const coalescers = new WeakMap<FastifyInstance, BoardDeltaCoalescer>();
+
+class BoardDeltaCoalescer {
+  readonly #pending = new Map<
+    string,
+    { tenantId: string; rows: Map<string, AlarmBoardDelta['recipients'][number]> }
+  >();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly app: FastifyInstance) {}
+
+  add(tenantId: string, alarmId: string, row: AlarmBoardDelta['recipients'][number]): void {
+    let entry = this.#pending.get(alarmId);
+    if (!entry) this.#pending.set(alarmId, (entry = { tenantId, rows: new Map() }));
+    entry.rows.set(row.userId, { ...entry.rows.get(row.userId), ...row });
+    this.#timer ??= setTimeout(() => this.flush(), BOARD_FLUSH_MS);
+  }
+
+  flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    for (const [alarmId, { tenantId, rows }] of this.#pending) {
+      emitBoardDelta(this.app, tenantId, { alarmId, recipients: [...rows.values()] });
+    }
+    this.#pending.clear();
+  }
+}
+
+/** The app's board delta coalescer (one per app instance; flushed on close). */
+export function boardDeltas(app: FastifyInstance): BoardDeltaCoalescer {
+  let coalescer = coalescers.get(app);
+  if (!coalescer) {
+    coalescer = new BoardDeltaCoalescer(app);
+    coalescers.set(app, coalescer);
+  }
+  return coalescer;
 }
 
 /** The member's alarm, with their answer. @throws AppError ALARM_NOT_FOUND */
