@@ -25,6 +25,7 @@ import alarmStatsRoutes from './modules/alarm-stats/routes.ts';
 import integrationRoutes from './modules/integrations/routes.ts';
 import availabilityRoutes from './modules/availability/routes.ts';
 import pushRoutes from './modules/push/routes.ts';
+import alarmScheduleRoutes from './modules/alarm-schedules/routes.ts';
 import healthRoutes from './modules/health/routes.ts';
 import authRoutes from './modules/auth/routes.ts';
 import meRoutes from './modules/me/routes.ts';
@@ -146,6 +147,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(integrationRoutes);
   await app.register(availabilityRoutes);
   await app.register(pushRoutes);
+  await app.register(alarmScheduleRoutes);
 
   await app.register(syncRoutes);
   await app.register(retentionJob);

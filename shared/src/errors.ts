@@ -98,6 +98,7 @@ export const ERROR_CATALOGUE = {
   ALARM_NOT_FOUND: { status: 404, message: 'There is no such alarm.' },
   ALARM_CLOSED: { status: 409, message: 'This alarm has been closed.' },
   ALARM_NO_RECIPIENTS: { status: 400, message: 'Nobody matches the chosen targets.' },
+  ALARM_SCHEDULE_NOT_FOUND: { status: 404, message: 'There is no such alarm schedule.' },
   ALARM_TEMPLATE_NOT_FOUND: { status: 404, message: 'There is no such alarm template.' },
   ALARM_TEMPLATE_KEYWORD_TAKEN: {
     status: 409,

@@ -111,5 +111,13 @@ describe('raising an alarm in the browser', () => {
     ).toBe(0);
     // Max's overview lists the alarm with his answer.
     expect(await max.getByTestId('my-alarm').first().innerText()).toContain('Kommt');
+
+    // The weekly test alarm is planned from the same console.
+    await dispatcher.getByTestId('nav-dispatch').click();
+    await dispatcher.getByTestId('schedule-name').fill('Probealarm Samstag');
+    await dispatcher.getByTestId('schedule-create').click();
+    const planned = dispatcher.getByTestId('schedule-row');
+    await planned.waitFor();
+    expect(await planned.innerText()).toMatch(/Probealarm Samstag.*Sat 12:00/s);
   });
 });

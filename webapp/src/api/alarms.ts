@@ -91,3 +91,26 @@ export const getMyAvailability = (): Promise<Availability> =>
 export const setMyAvailability = (status: AvailabilityState): Promise<Availability> =>
   request('PUT', '/api/me/availability', { body: { status } });
 export const listAvailability = (): Promise<Availability[]> => request('GET', '/api/availability');
+
+export interface AlarmSchedule {
+  id: string;
+  templateId: string;
+  name: string;
+  weekdays: number[];
+  time: string;
+  isTest: boolean;
+  active: boolean;
+  nextRunAt: string | null;
+  lastRunAt: string | null;
+}
+
+export const listSchedules = (): Promise<AlarmSchedule[]> => request('GET', '/api/alarm-schedules');
+export const createSchedule = (body: {
+  templateId: string;
+  name: string;
+  weekdays: number[];
+  time: string;
+  isTest: boolean;
+}): Promise<AlarmSchedule> => request('POST', '/api/alarm-schedules', { body });
+export const deleteSchedule = (scheduleId: string): Promise<void> =>
+  request('DELETE', `/api/alarm-schedules/${id(scheduleId)}`);

@@ -497,6 +497,14 @@ export const de: Messages = {
         'Dieser Browser kann keine Push-Benachrichtigungen empfangen. Lass Trupp geöffnet.',
     },
   },
+  schedules: {
+    title: 'Geplante Alarme',
+    name: 'Name',
+    time: 'Uhrzeit (Zeitzone der Organisation)',
+    next: 'Nächster:',
+    create: 'Plan hinzufügen',
+    days: { 0: 'So', 1: 'Mo', 2: 'Di', 3: 'Mi', 4: 'Do', 5: 'Fr', 6: 'Sa' },
+  },
   errors: {
     VALIDATION_FAILED:
       'Eine Eingabe fehlt oder hat das falsche Format. Prüfe die Felder und versuche es noch einmal.',
@@ -572,6 +580,7 @@ export const de: Messages = {
     ALARM_CLOSED: 'Dieser Alarm ist beendet; Rückmeldungen und Änderungen sind nicht mehr möglich.',
     ALARM_NO_RECIPIENTS:
       'Niemand Verfügbares passt zu den gewählten Empfängern. Füge Einheiten oder Mitglieder hinzu oder alarmiere alle.',
+    ALARM_SCHEDULE_NOT_FOUND: 'Diesen geplanten Alarm gibt es nicht mehr. Lade die Seite neu.',
     ALARM_TEMPLATE_NOT_FOUND: 'Diese Alarmvorlage gibt es nicht mehr. Lade die Seite neu.',
     ALARM_TEMPLATE_KEYWORD_TAKEN:
       'Es gibt schon eine Vorlage mit diesem Stichwort. Wähle ein anderes Stichwort.',

@@ -485,6 +485,14 @@ export const en = {
       unsupported: 'This browser cannot receive push notifications. Keep Trupp open.',
     },
   },
+  schedules: {
+    title: 'Scheduled alarms',
+    name: 'Name',
+    time: 'Time (organisation time zone)',
+    next: 'Next:',
+    create: 'Add schedule',
+    days: { 0: 'Sun', 1: 'Mon', 2: 'Tue', 3: 'Wed', 4: 'Thu', 5: 'Fri', 6: 'Sat' },
+  },
   errors: {
     VALIDATION_FAILED:
       'Some input is missing or has the wrong format. Check the fields and try again.',
@@ -547,6 +555,7 @@ export const en = {
     ALARM_CLOSED: 'This alarm has been closed; answers and changes are no longer accepted.',
     ALARM_NO_RECIPIENTS:
       'Nobody available matches the chosen targets. Add units or members, or alert all hands.',
+    ALARM_SCHEDULE_NOT_FOUND: 'This scheduled alarm does not exist any more. Reload the page.',
     ALARM_TEMPLATE_NOT_FOUND: 'This alarm template does not exist any more. Reload the page.',
     ALARM_TEMPLATE_KEYWORD_TAKEN:
       'A template with this keyword exists already. Choose another keyword.',
