@@ -26,6 +26,7 @@ import integrationRoutes from './modules/integrations/routes.ts';
 import availabilityRoutes from './modules/availability/routes.ts';
 import pushRoutes from './modules/push/routes.ts';
 import alarmScheduleRoutes from './modules/alarm-schedules/routes.ts';
+import positionRoutes from './modules/positions/routes.ts';
 import healthRoutes from './modules/health/routes.ts';
 import authRoutes from './modules/auth/routes.ts';
 import meRoutes from './modules/me/routes.ts';
@@ -148,6 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(availabilityRoutes);
   await app.register(pushRoutes);
   await app.register(alarmScheduleRoutes);
+  await app.register(positionRoutes);
 
   await app.register(syncRoutes);
   await app.register(retentionJob);

@@ -39,12 +39,26 @@ export const ALARM_CLIENT_EVENTS = {
   unwatch: 'alarm.unwatch',
 } as const;
 
+/** Members whose last known position is inside a circle or polygon ([lon, lat] ring). */
+export type AlarmArea =
+  | { kind: 'circle'; lat: number; lon: number; radiusKm: number }
+  | { kind: 'polygon'; ring: Array<[number, number]> };
+
 export interface AlarmTargets {
   unitIds: string[];
   roles: Role[];
   userIds: string[];
   qualificationIds: string[];
+  area?: AlarmArea | null;
 }
+
+/** A last known position older than this does not count for area targets. */
+export const POSITION_MAX_AGE_MS = 12 * 3600_000;
+
+export const POSITION_CLIENT_EVENTS = {
+  /** `{ lat, lon, accuracy, heading?, speed?, recordedAt }` → `{ stored }`. */
+  report: 'position.report',
+} as const;
 
 export interface AlarmRequirements {
   minMembers: number;

@@ -107,6 +107,8 @@ export const ERROR_CATALOGUE = {
   ALARM_RESPONSE_INVALID: { status: 400, message: 'This answer is not possible.' },
   API_KEY_INVALID: { status: 401, message: 'The API key is not valid.' },
   API_KEY_NOT_FOUND: { status: 404, message: 'There is no such API key.' },
+  POSITION_NOT_SHARED: { status: 409, message: 'Position sharing is off.' },
+  POSITION_INVALID: { status: 400, message: 'The position is invalid.' },
   CAP_INVALID: { status: 400, message: 'The CAP document is invalid.' },
   CAP_TOO_LARGE: { status: 413, message: 'The CAP document is too large.' },
   WEBHOOK_NOT_FOUND: { status: 404, message: 'There is no such webhook.' },

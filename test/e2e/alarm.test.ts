@@ -53,6 +53,18 @@ describe('raising an alarm in the browser', () => {
     await signIn(max, 'member@musterstadt.example');
     await max.getByTestId('availability').waitFor();
 
+    // Context 4: Tim (Löschzug 2, not alerted by B3) shares his position near the incident.
+    const timContext = await browser.newContext({
+      locale: 'de-DE',
+      geolocation: { latitude: 51.165, longitude: 10.455, accuracy: 20 },
+      permissions: ['geolocation'],
+    });
+    contexts.push(timContext);
+    const tim = await timContext.newPage();
+    await signIn(tim, 'tim.becker@musterstadt.example');
+    await tim.getByTestId('position-start').click();
+    await tim.getByTestId('position-stop').waitFor();
+
     // Context 1: the dispatcher enrols TOTP at first sign-in.
     const dispatcher = await open('en-US');
     await signIn(dispatcher, 'dispatcher@musterstadt.example');
@@ -75,6 +87,11 @@ describe('raising an alarm in the browser', () => {
     const lat = Number(await dispatcher.getByTestId('dispatch-lat').inputValue());
     expect(lat).toBeGreaterThan(40);
     expect(lat).toBeLessThan(60);
+    // The exact address is known: coordinates typed over the clicked point, and everyone
+    // within 3 km who shares their position is alerted too.
+    await dispatcher.getByTestId('dispatch-lat').fill('51.16');
+    await dispatcher.getByTestId('dispatch-lon').fill('10.45');
+    await dispatcher.getByTestId('dispatch-radius').fill('3');
     await dispatcher.getByTestId('dispatch-address').fill('Hauptstraße 5, Musterstadt');
     await dispatcher.getByTestId('dispatch-send').click();
     await dispatcher.getByTestId('alarm-board').waitFor();
@@ -103,6 +120,12 @@ describe('raising an alarm in the browser', () => {
     expect(Date.now() - answeredAt).toBeLessThan(1000);
     expect(await dispatcher.getByTestId('board-coming').innerText()).toBe('1');
     await overlay.waitFor({ state: 'detached' });
+
+    // Tim was alerted through the area target.
+    await tim.getByTestId('alarm-overlay').waitFor({ timeout: 5000 });
+    expect(
+      await dispatcher.locator('[data-testid="board-row"][data-member="Tim Becker"]').count(),
+    ).toBe(1);
 
     // Jonas was not alerted and is not on the board.
     expect(await jonas.getByTestId('alarm-overlay').count()).toBe(0);

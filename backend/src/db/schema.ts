@@ -534,3 +534,33 @@ export const alarmSchedules = mysqlTable(
   },
   (t) => [index('alarm_schedules_due_idx').on(t.active, t.nextRunAt)],
 );
+
+/**
+ * The last known position of each member (the store alarms use for area targets; the
+ * geolocation capability adds tracks on top). Written only while the member shares.
+ */
+export const memberPositions = mysqlTable(
+  'member_positions',
+  {
+    userId: id('user_id').primaryKey(),
+    tenantId: tenantId(),
+    deviceId: id('device_id').notNull(),
+    lat: double('lat').notNull(),
+    lon: double('lon').notNull(),
+    accuracyM: int('accuracy_m').notNull(),
+    heading: int('heading'),
+    speedKmh: int('speed_kmh'),
+    /** When the device measured it (device clock, checked for skew). */
+    recordedAt: at('recorded_at').notNull(),
+    receivedAt: at('received_at').notNull(),
+  },
+  (t) => [index('member_positions_tenant_idx').on(t.tenantId, t.recordedAt)],
+);
+
+/** A member's explicit choice to share their position until a time (null = not sharing). */
+export const positionSharing = mysqlTable('position_sharing', {
+  userId: id('user_id').primaryKey(),
+  tenantId: tenantId(),
+  until: at('until'),
+  updatedAt: updatedAt(),
+});

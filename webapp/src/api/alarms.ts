@@ -114,3 +114,12 @@ export const createSchedule = (body: {
 }): Promise<AlarmSchedule> => request('POST', '/api/alarm-schedules', { body });
 export const deleteSchedule = (scheduleId: string): Promise<void> =>
   request('DELETE', `/api/alarm-schedules/${id(scheduleId)}`);
+
+export interface PositionSharing {
+  sharing: boolean;
+  until: string | null;
+}
+export const getPositionSharing = (): Promise<PositionSharing> =>
+  request('GET', '/api/me/position-sharing');
+export const setPositionSharing = (on: boolean): Promise<PositionSharing> =>
+  request('PUT', '/api/me/position-sharing', { body: { on, hours: 8 } });

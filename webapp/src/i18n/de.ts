@@ -343,6 +343,7 @@ export const de: Messages = {
     address: 'Adresse',
     lat: 'Breitengrad',
     lon: 'Längengrad',
+    radius: 'Zusätzlich alarmieren im Umkreis von',
     mapHint: 'Auf die Karte klicken, um den Einsatzort zu setzen.',
     priority: 'Priorität',
     targets: 'Wer wird alarmiert',
@@ -505,6 +506,14 @@ export const de: Messages = {
     create: 'Plan hinzufügen',
     days: { 0: 'So', 1: 'Mo', 2: 'Di', 3: 'Mi', 4: 'Do', 5: 'Fr', 6: 'Sa' },
   },
+  positions: {
+    title: 'Mein Standort',
+    notSharing: 'Nicht geteilt. Die Leitstelle sieht deinen Standort nur, solange du ihn teilst.',
+    sharingUntil: 'Mit der Leitstelle geteilt bis {until}.',
+    start: 'Standort teilen (8 Stunden)',
+    stop: 'Teilen beenden',
+    noLocation: 'Der Browser liefert keinen Standort. Erlaube Trupp den Standortzugriff.',
+  },
   errors: {
     VALIDATION_FAILED:
       'Eine Eingabe fehlt oder hat das falsche Format. Prüfe die Felder und versuche es noch einmal.',
@@ -588,6 +597,10 @@ export const de: Messages = {
     API_KEY_INVALID:
       'Der API-Schlüssel ist ungültig oder widerrufen. Bitte deinen Admin um einen neuen.',
     API_KEY_NOT_FOUND: 'Diesen API-Schlüssel gibt es nicht mehr. Lade die Seite neu.',
+    POSITION_NOT_SHARED:
+      'Dein Standort wird gerade nicht geteilt. Schalte das Teilen ein, um ihn zu senden.',
+    POSITION_INVALID:
+      'Der Standort ist unbrauchbar (zu alt oder die Geräteuhr geht falsch). Prüfe die Uhrzeit deines Geräts.',
     CAP_INVALID:
       'Die CAP-Nachricht ist kein gültiges CAP 1.2. Prüfe das genannte Element im Einsatzleitsystem.',
     CAP_TOO_LARGE: 'Die CAP-Nachricht ist zu groß (höchstens 64 KB).',

@@ -336,6 +336,7 @@ export const en = {
     address: 'Address',
     lat: 'Latitude',
     lon: 'Longitude',
+    radius: 'Also alert members within',
     mapHint: 'Click the map to set the incident location.',
     priority: 'Priority',
     targets: 'Who is alerted',
@@ -493,6 +494,14 @@ export const en = {
     create: 'Add schedule',
     days: { 0: 'Sun', 1: 'Mon', 2: 'Tue', 3: 'Wed', 4: 'Thu', 5: 'Fri', 6: 'Sat' },
   },
+  positions: {
+    title: 'My position',
+    notSharing: 'Not shared. Dispatch sees your position only while you share it.',
+    sharingUntil: 'Shared with dispatch until {until}.',
+    start: 'Share my position (8 hours)',
+    stop: 'Stop sharing',
+    noLocation: 'The browser gives no position. Allow location access for Trupp.',
+  },
   errors: {
     VALIDATION_FAILED:
       'Some input is missing or has the wrong format. Check the fields and try again.',
@@ -562,6 +571,9 @@ export const en = {
     ALARM_RESPONSE_INVALID: '"Later" needs the minutes until you come (1 to 240).',
     API_KEY_INVALID: 'The API key is not valid or has been revoked. Ask your admin for a new one.',
     API_KEY_NOT_FOUND: 'This API key does not exist any more. Reload the page.',
+    POSITION_NOT_SHARED: 'Your position is not shared right now. Switch sharing on to send it.',
+    POSITION_INVALID:
+      'The position could not be used (too old or the device clock is wrong). Check the time on your device.',
     CAP_INVALID:
       'The CAP message is not valid CAP 1.2. Check the named element in your dispatch system.',
     CAP_TOO_LARGE: 'The CAP message is too large (at most 64 KB).',

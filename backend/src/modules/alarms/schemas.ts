@@ -10,12 +10,36 @@ const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
 export const AlarmIdParams = Type.Object({ alarmId: IdString });
 export const TemplateIdParams = Type.Object({ templateId: IdString });
 
+const Lat = Type.Number({ minimum: -90, maximum: 90 });
+const Lon = Type.Number({ minimum: -180, maximum: 180 });
+
+/** A circle around a point or a closed polygon ring of [lon, lat] pairs. */
+export const Area = Type.Union([
+  Type.Object(
+    {
+      kind: Type.Literal('circle'),
+      lat: Lat,
+      lon: Lon,
+      radiusKm: Type.Number({ exclusiveMinimum: 0, maximum: 200 }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('polygon'),
+      ring: Type.Array(Type.Tuple([Lon, Lat]), { minItems: 4, maxItems: 500 }),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
 export const Targets = Type.Object(
   {
     unitIds: Type.Array(IdString, { maxItems: 200, default: [] }),
     roles: Type.Array(Type.Enum([...ROLES]), { maxItems: ROLES.length, default: [] }),
     userIds: Type.Array(IdString, { maxItems: 2000, default: [] }),
     qualificationIds: Type.Array(IdString, { maxItems: 100, default: [] }),
+    area: Type.Optional(Type.Union([Area, Type.Null()])),
   },
   { additionalProperties: false },
 );

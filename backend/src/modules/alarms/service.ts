@@ -54,6 +54,7 @@ function normaliseTargets(targets: Partial<AlarmTargets> | undefined): AlarmTarg
     roles: [...new Set(targets?.roles ?? [])],
     userIds: [...new Set(targets?.userIds ?? [])],
     qualificationIds: [...new Set(targets?.qualificationIds ?? [])],
+    area: targets?.area ?? null,
   };
 }
 

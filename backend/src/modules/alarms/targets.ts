@@ -1,7 +1,20 @@
 import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
-import { PERMISSION_MATRIX, type AlarmTargets, type Role } from '@trupp/shared';
+import { booleanPointInPolygon, distance, point, polygon } from '@turf/turf';
+import {
+  PERMISSION_MATRIX,
+  POSITION_MAX_AGE_MS,
+  type AlarmArea,
+  type AlarmTargets,
+  type Role,
+} from '@trupp/shared';
 import type { DbOrTx } from '../../db/client.ts';
-import { memberAvailability, userQualifications, userUnits, users } from '../../db/schema.ts';
+import {
+  memberAvailability,
+  memberPositions,
+  userQualifications,
+  userUnits,
+  users,
+} from '../../db/schema.ts';
 import { appError } from '../../errors.ts';
 import { assertQualificationsInTenant } from '../qualifications/repository.ts';
 import { assertUnitsInTenant, listUnits } from '../units/repository.ts';
@@ -11,6 +24,7 @@ export const NO_TARGETS: AlarmTargets = {
   roles: [],
   userIds: [],
   qualificationIds: [],
+  area: null,
 };
 
 const RECEIVING_ROLES = PERMISSION_MATRIX['alarms.receive'] as readonly Role[];
@@ -21,7 +35,7 @@ export function hasTargets(targets: AlarmTargets): boolean {
       targets.roles.length +
       targets.userIds.length +
       targets.qualificationIds.length >
-    0
+      0 || Boolean(targets.area)
   );
 }
 
@@ -32,6 +46,7 @@ export function mergeTargets(a: AlarmTargets, b: AlarmTargets): AlarmTargets {
     roles: union(a.roles, b.roles),
     userIds: union(a.userIds, b.userIds),
     qualificationIds: union(a.qualificationIds, b.qualificationIds),
+    area: b.area ?? a.area ?? null,
   };
 }
 
@@ -44,6 +59,13 @@ export async function assertTargetsInTenant(
   tenantId: string,
   targets: AlarmTargets,
 ): Promise<void> {
+  if (targets.area?.kind === 'polygon') {
+    const ring = targets.area.ring;
+    const [first, last] = [ring[0]!, ring[ring.length - 1]!];
+    if (first[0] !== last[0] || first[1] !== last[1]) {
+      throw appError('VALIDATION_FAILED', 'The area polygon must end where it starts.');
+    }
+  }
   await assertUnitsInTenant(db, tenantId, targets.unitIds);
   await assertQualificationsInTenant(db, tenantId, targets.qualificationIds);
   const wanted = [...new Set(targets.userIds)];
@@ -74,6 +96,36 @@ async function withSubUnits(db: DbOrTx, tenantId: string, unitIds: string[]): Pr
     queue.push(...(children.get(next) ?? []));
   }
   return [...out];
+}
+
+/** Members whose last known position (not older than POSITION_MAX_AGE_MS) is in the area. */
+async function membersInArea(
+  db: DbOrTx,
+  tenantId: string,
+  area: AlarmArea,
+  now: Date,
+): Promise<string[]> {
+  const rows = await db
+    .select({ userId: memberPositions.userId, lat: memberPositions.lat, lon: memberPositions.lon })
+    .from(memberPositions)
+    .where(
+      and(
+        eq(memberPositions.tenantId, tenantId),
+        gt(memberPositions.recordedAt, new Date(now.getTime() - POSITION_MAX_AGE_MS)),
+      ),
+    );
+  if (area.kind === 'circle') {
+    const centre = point([area.lon, area.lat]);
+    return rows
+      .filter(
+        (r) => distance(centre, point([r.lon, r.lat]), { units: 'kilometers' }) <= area.radiusKm,
+      )
+      .map((r) => r.userId);
+  }
+  const shape = polygon([area.ring]);
+  return rows
+    .filter((r) => booleanPointInPolygon(point([r.lon, r.lat]), shape))
+    .map((r) => r.userId);
 }
 
 export interface ResolvedRecipients {
@@ -115,6 +167,9 @@ export async function resolveRecipients(
     for (const row of rows) matched.add(row.userId);
   }
   for (const id of targets.userIds) matched.add(id);
+  if (targets.area) {
+    for (const id of await membersInArea(db, tenantId, targets.area, options.now)) matched.add(id);
+  }
 
   const roles = targets.roles.filter((r): r is Role => RECEIVING_ROLES.includes(r as Role));
   const people = await db

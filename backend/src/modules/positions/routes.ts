@@ -1,0 +1,172 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { and, eq, isNull } from 'drizzle-orm';
+import { Type } from 'typebox';
+import { POSITION_CLIENT_EVENTS } from '@trupp/shared';
+import { alarmRecipients, alarms, memberPositions, positionSharing } from '../../db/schema.ts';
+import { appError } from '../../errors.ts';
+import { caller } from '../../plugins/access.ts';
+import { errorResponses } from '../auth/schemas.ts';
+
+/** Reports older than this, or this far in the device's future, are refused. */
+const MAX_AGE_MS = 10 * 60_000;
+const MAX_SKEW_MS = 30_000;
+/** At most one stored report per device per second. */
+const MIN_INTERVAL_MS = 1000;
+
+const Sharing = Type.Object({
+  sharing: Type.Boolean(),
+  until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+const SharingBody = Type.Object(
+  {
+    on: Type.Boolean(),
+    /** How long sharing stays on (a shift); it ends by itself. */
+    hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 24, default: 8 })),
+  },
+  { additionalProperties: false },
+);
+
+const PositionReport = Type.Object(
+  {
+    lat: Type.Number({ minimum: -90, maximum: 90 }),
+    lon: Type.Number({ minimum: -180, maximum: 180 }),
+    accuracy: Type.Number({ minimum: 0, maximum: 10_000 }),
+    heading: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 360 }), Type.Null()])),
+    speed: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 200 }), Type.Null()])),
+    recordedAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The last known position store, written only while the member shares: switched on by
+ * the member (for a shift, ending by itself) or while they are coming to an open alarm.
+ * Alarms use it for area targets; the geolocation capability builds tracks and the live
+ * map on top of it.
+ */
+const positionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const tags = ['positions'];
+
+  async function sharingUntil(tenantId: string, userId: string): Promise<Date | null> {
+    const [row] = await app.db
+      .select()
+      .from(positionSharing)
+      .where(and(eq(positionSharing.tenantId, tenantId), eq(positionSharing.userId, userId)));
+    return row?.until && row.until > new Date() ? row.until : null;
+  }
+
+  async function comingToOpenAlarm(tenantId: string, userId: string): Promise<boolean> {
+    const [row] = await app.db
+      .select({ id: alarms.id })
+      .from(alarmRecipients)
+      .innerJoin(alarms, eq(alarms.id, alarmRecipients.alarmId))
+      .where(
+        and(
+          eq(alarmRecipients.tenantId, tenantId),
+          eq(alarmRecipients.userId, userId),
+          eq(alarmRecipients.response, 'coming'),
+          isNull(alarms.closedAt),
+        ),
+      )
+      .limit(1);
+    return Boolean(row);
+  }
+
+  app.get(
+    '/api/me/position-sharing',
+    {
+      schema: { tags, response: { 200: Sharing, ...errorResponses(401, 403) } },
+      config: { access: 'alarms.receive' },
+    },
+    async (request) => {
+      const auth = caller(request);
+      const until = await sharingUntil(auth.tenantId, auth.userId);
+      return { sharing: until !== null, until: until?.toISOString() ?? null };
+    },
+  );
+
+  app.put(
+    '/api/me/position-sharing',
+    {
+      schema: {
+        tags,
+        body: SharingBody,
+        response: { 200: Sharing, ...errorResponses(400, 401, 403) },
+      },
+      config: { access: 'alarms.receive' },
+    },
+    async (request) => {
+      const auth = caller(request);
+      const now = new Date();
+      const until = request.body.on
+        ? new Date(now.getTime() + (request.body.hours ?? 8) * 3600_000)
+        : null;
+      await app.db
+        .insert(positionSharing)
+        .values({ userId: auth.userId, tenantId: auth.tenantId, until, updatedAt: now })
+        .onDuplicateKeyUpdate({ set: { until, updatedAt: now } });
+      if (!until) {
+        // Stopping means the last position is not kept either.
+        await app.db
+          .delete(memberPositions)
+          .where(
+            and(
+              eq(memberPositions.tenantId, auth.tenantId),
+              eq(memberPositions.userId, auth.userId),
+            ),
+          );
+      }
+      return { sharing: until !== null, until: until?.toISOString() ?? null };
+    },
+  );
+
+  const lastStored = new Map<string, number>();
+  app.realtime.on(
+    POSITION_CLIENT_EVENTS.report,
+    { schema: PositionReport, access: 'alarms.receive' },
+    async ({ auth }, report) => {
+      const now = Date.now();
+      const recordedAt = new Date(report.recordedAt);
+      if (recordedAt.getTime() > now + MAX_SKEW_MS || recordedAt.getTime() < now - MAX_AGE_MS) {
+        throw appError('POSITION_INVALID', 'The position is too old or its time is in the future.');
+      }
+      if (now - (lastStored.get(auth.deviceId) ?? 0) < MIN_INTERVAL_MS) return { stored: false };
+      const shares =
+        (await sharingUntil(auth.tenantId, auth.userId)) !== null ||
+        (await comingToOpenAlarm(auth.tenantId, auth.userId));
+      if (!shares) throw appError('POSITION_NOT_SHARED');
+      const values = {
+        deviceId: auth.deviceId,
+        lat: report.lat,
+        lon: report.lon,
+        accuracyM: Math.round(report.accuracy),
+        heading:
+          report.heading === undefined || report.heading === null
+            ? null
+            : Math.round(report.heading),
+        speedKmh:
+          report.speed === undefined || report.speed === null
+            ? null
+            : Math.round(report.speed * 3.6),
+        recordedAt,
+        receivedAt: new Date(now),
+      };
+      // Out-of-order reports (older than the stored one) change nothing.
+      const [stored] = await app.db
+        .select({ recordedAt: memberPositions.recordedAt })
+        .from(memberPositions)
+        .where(eq(memberPositions.userId, auth.userId));
+      if (stored && stored.recordedAt >= recordedAt) return { stored: false };
+      await app.db
+        .insert(memberPositions)
+        .values({ userId: auth.userId, tenantId: auth.tenantId, ...values })
+        .onDuplicateKeyUpdate({ set: values });
+      lastStored.set(auth.deviceId, now);
+      return { stored: true };
+    },
+  );
+  app.addHook('onClose', async () => lastStored.clear());
+};
+
+export default positionRoutes;
