@@ -62,10 +62,14 @@ export class AlarmDevice {
       this.liveReceipts++;
       this.#merge(alarm);
       options.onRaised?.(alarm, at);
-      this.socket.emit(ALARM_CLIENT_EVENTS.ack, { alarmId: alarm.id }, (ack: SocketAck<null>) => {
-        if (ack.ok) options.onAcked?.(alarm.id, nowMs());
-        else this.lastError = ack.error.code;
-      });
+      // One process plays thousands of phones: acknowledging on the next turn of the event
+      // loop lets it timestamp the other devices' arrivals first, as separate phones would.
+      setImmediate(() =>
+        this.socket.emit(ALARM_CLIENT_EVENTS.ack, { alarmId: alarm.id }, (ack: SocketAck<null>) => {
+          if (ack.ok) options.onAcked?.(alarm.id, nowMs());
+          else this.lastError = ack.error.code;
+        }),
+      );
     });
     this.socket.on('connect', () => {
       this.#syncing = this.sync().catch((error: unknown) => {

@@ -322,6 +322,44 @@ describe('raising and answering an alarm', () => {
   });
 });
 
+describe('a burst of answers', () => {
+  it('records each member once, however often they tap, and refuses answers after close', async () => {
+    const db = h.db.database.db;
+    const crowd = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => createUser(db, tenantId, { displayName: `Crowd ${i}` })),
+    );
+    const tokens = await Promise.all(crowd.map((u) => createDeviceSession(db, u)));
+    const raised = await dispatch('POST', '/api/alarms', {
+      keyword: 'MANV',
+      targets: { userIds: crowd.map((u) => u.id) },
+    });
+    const alarmId = raised.json<AlarmBoard>().alarm.id;
+    const answers = await Promise.all(
+      tokens.flatMap(({ accessToken }, i) =>
+        [0, 1, 2].map(() =>
+          apiAs(h.app, accessToken)('POST', `/api/me/alarms/${alarmId}/response`, {
+            response: i % 2 === 0 ? 'coming' : 'not_coming',
+            etaMinutes: i % 2 === 0 ? 5 : null,
+          }),
+        ),
+      ),
+    );
+    expect(answers.every((a) => a.statusCode === 200)).toBe(true);
+    const board = (await dispatch('GET', `/api/alarms/${alarmId}`)).json<AlarmBoard>();
+    expect(board.totals).toMatchObject({ recipients: 40, coming: 20, notComing: 20, noAnswer: 0 });
+    await dispatch('POST', `/api/alarms/${alarmId}/close`);
+    const late = await Promise.all(
+      tokens.slice(0, 5).map(({ accessToken }) =>
+        apiAs(h.app, accessToken)('POST', `/api/me/alarms/${alarmId}/response`, {
+          response: 'later',
+          etaMinutes: 30,
+        }),
+      ),
+    );
+    expect(late.map((r) => r.json<{ code: string }>().code)).toEqual(Array(5).fill('ALARM_CLOSED'));
+  });
+});
+
 describe('escalation', () => {
   it('re-alerts non-responders, then extends to the next targets, audited and on the board', async () => {
     const db = h.db.database.db;

@@ -23,6 +23,8 @@ import {
 } from './schemas.ts';
 import { SeenBatcher } from './seen-batcher.ts';
 import {
+  answers,
+  boardDeltas,
   closeAlarm,
   deleteTemplate,
   loadBoard,
@@ -252,7 +254,11 @@ const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // ---- socket side
   const seen = new SeenBatcher(app);
-  app.addHook('preClose', async () => seen.flush());
+  app.addHook('preClose', async () => {
+    await answers(app).flush();
+    await seen.flush();
+    boardDeltas(app).flush();
+  });
   app.realtime.registerSyncSource('alarms', alarmsSource(app.db));
   app.realtime.on(
     ALARM_CLIENT_EVENTS.ack,

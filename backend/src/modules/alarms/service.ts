@@ -16,6 +16,7 @@ import { appError } from '../../errors.ts';
 import { isDuplicateKey } from '../../lib/db-errors.ts';
 import { newId } from '../../lib/ids.ts';
 import { boardRoom, userRoom } from '../../realtime/gateway.ts';
+import { AnswerBatcher } from './answer-batcher.ts';
 import { recordAudit, type AuditActor } from '../audit/service.ts';
 import { findTenant } from '../tenants/repository.ts';
 import {
@@ -559,99 +560,36 @@ export async function respond(
     throw appError('ALARM_RESPONSE_INVALID');
   }
   const eta = response === 'not_coming' ? null : (etaMinutes ?? null);
-  const now = new Date();
-  // The hot path of a big alarm (thousands of answers in seconds): two prepared
-  // statements on the pool, no query building. Only a recipient of an open alarm, only
-  // if the answer changed, so double taps and retries change nothing.
-  const [result] = await app.database.pool.execute(RESPOND_SQL, [
+  const result = await answers(app).submit(tenantId, alarmId, userId, {
     response,
-    eta,
-    now,
-    now,
-    now,
-    tenantId,
-    alarmId,
-    userId,
-    response,
-    eta,
-  ]);
-  const changed = (result as { affectedRows: number }).affectedRows > 0;
-  const [rows] = await app.database.pool.execute(MY_ALARM_SQL, [tenantId, alarmId, userId]);
-  const row = (rows as MyAlarmRow[])[0];
-  if (!row) throw appError('ALARM_NOT_FOUND');
-  const summary = summaryFromRow(row);
-  if (!changed && row.closed_at) throw appError('ALARM_CLOSED');
-  if (changed) {
+    etaMinutes: eta,
+  });
+  if (result.changed) {
     boardDeltas(app).add(tenantId, alarmId, {
       userId,
-      response: row.response,
-      etaMinutes: row.eta_minutes,
-      respondedAt: row.responded_at?.toISOString() ?? null,
-      deliveredAt: row.delivered_at?.toISOString() ?? null,
-      readAt: row.read_at?.toISOString() ?? null,
+      response: result.summary.myResponse,
+      etaMinutes: result.summary.myEtaMinutes,
+      respondedAt: result.respondedAt?.toISOString() ?? null,
+      deliveredAt: result.deliveredAt?.toISOString() ?? null,
+      readAt: result.readAt?.toISOString() ?? null,
     });
     app.bus.emit('alarm.changed', { tenantId, alarmId, change: 'responded', alertedUserIds: [] });
     // The member's other devices show the answer too.
-    app.io.to(userRoom(userId)).emit(ALARM_SERVER_EVENTS.updated, summary);
+    app.io.to(userRoom(userId)).emit(ALARM_SERVER_EVENTS.updated, result.summary);
   }
-  return summary;
+  return result.summary;
 }
 
-const RESPOND_SQL = `
-  UPDATE alarm_recipients r JOIN alarms a ON a.id = r.alarm_id
-     SET r.response = ?, r.eta_minutes = ?, r.responded_at = ?,
-         r.delivered_at = COALESCE(r.delivered_at, ?), r.read_at = COALESCE(r.read_at, ?)
-   WHERE r.tenant_id = ? AND r.alarm_id = ? AND r.user_id = ? AND a.closed_at IS NULL
-     AND NOT (r.response <=> ? AND r.eta_minutes <=> ?)`;
+const batchers = new WeakMap<FastifyInstance, AnswerBatcher>();
 
-const MY_ALARM_SQL = `
-  SELECT a.id, a.keyword, a.title, a.text, a.priority, a.sound, a.is_test, a.lat, a.lon,
-         a.address, a.created_at, a.updated_at, a.closed_at,
-         r.response, r.eta_minutes, r.alert_count, r.responded_at, r.delivered_at, r.read_at
-    FROM alarm_recipients r JOIN alarms a ON a.id = r.alarm_id
-   WHERE r.tenant_id = ? AND r.alarm_id = ? AND r.user_id = ?`;
-
-interface MyAlarmRow {
-  id: string;
-  keyword: string;
-  title: string;
-  text: string;
-  priority: AlarmSummary['priority'];
-  sound: string;
-  is_test: number;
-  lat: number | null;
-  lon: number | null;
-  address: string;
-  created_at: Date;
-  updated_at: Date;
-  closed_at: Date | null;
-  response: AlarmResponse | null;
-  eta_minutes: number | null;
-  alert_count: number;
-  responded_at: Date | null;
-  delivered_at: Date | null;
-  read_at: Date | null;
-}
-
-function summaryFromRow(row: MyAlarmRow): AlarmSummary {
-  return {
-    id: row.id,
-    keyword: row.keyword,
-    title: row.title,
-    text: row.text,
-    priority: row.priority,
-    sound: row.sound,
-    isTest: Boolean(row.is_test),
-    lat: row.lat,
-    lon: row.lon,
-    address: row.address,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-    closedAt: row.closed_at?.toISOString() ?? null,
-    myResponse: row.response,
-    myEtaMinutes: row.eta_minutes,
-    alertCount: row.alert_count,
-  };
+/** The app's answer batcher (one per app instance; flushed on close). */
+export function answers(app: FastifyInstance): AnswerBatcher {
+  let batcher = batchers.get(app);
+  if (!batcher) {
+    batcher = new AnswerBatcher(app);
+    batchers.set(app, batcher);
+  }
+  return batcher;
 }
 
 /** Board deltas gathered per alarm and sent every BOARD_FLUSH_MS: one event per batch. */

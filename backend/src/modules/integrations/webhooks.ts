@@ -129,6 +129,7 @@ export async function createWebhook(
       details: { url: row.url, events: row.events },
     });
   });
+  forgetWebhooks(app, tenantId);
   return { ...toWebhook(row, undefined), secret: row.secret };
 }
 
@@ -159,6 +160,7 @@ export async function deleteWebhook(
       details: { url: row.url },
     });
   });
+  forgetWebhooks(app, tenantId);
 }
 
 // ---------------------------------------------------------------- outbox
@@ -191,6 +193,32 @@ async function alarmTotals(db: DbOrTx, tenantId: string, alarmId: string) {
   };
 }
 
+/** How long a tenant's webhook list is reused; a big alarm brings thousands of answers. */
+const HOOK_CACHE_MS = 2000;
+const hookCache = new WeakMap<
+  FastifyInstance,
+  Map<string, { at: number; hooks: Promise<Array<{ id: string; events: string[] }>> }>
+>();
+
+function activeWebhooks(app: FastifyInstance, tenantId: string, now: Date) {
+  let cache = hookCache.get(app);
+  if (!cache) hookCache.set(app, (cache = new Map()));
+  const cached = cache.get(tenantId);
+  if (cached && now.getTime() - cached.at < HOOK_CACHE_MS) return cached.hooks;
+  const hooks = app.db
+    .select({ id: webhooks.id, events: webhooks.events })
+    .from(webhooks)
+    .where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.active, true)));
+  cache.set(tenantId, { at: now.getTime(), hooks });
+  hooks.catch(() => cache.delete(tenantId));
+  return hooks;
+}
+
+/** Forgets the cached webhook list of a tenant (after a webhook was created or deleted). */
+export function forgetWebhooks(app: FastifyInstance, tenantId: string): void {
+  hookCache.get(app)?.delete(tenantId);
+}
+
 /**
  * Writes one delivery per active webhook of the tenant that subscribed to this change.
  * The payload is a snapshot taken now, so a retry sends what was true at the event.
@@ -202,12 +230,9 @@ export async function enqueueAlarmChange(
   now = new Date(),
 ): Promise<number> {
   const event = `alarm.${change.change}` as WebhookEvent;
-  const hooks = (
-    await app.db
-      .select({ id: webhooks.id, events: webhooks.events })
-      .from(webhooks)
-      .where(and(eq(webhooks.tenantId, change.tenantId), eq(webhooks.active, true)))
-  ).filter((hook) => hook.events.includes(event));
+  const hooks = (await activeWebhooks(app, change.tenantId, now)).filter((hook) =>
+    hook.events.includes(event),
+  );
   if (hooks.length === 0) return 0;
   const alarm = await findAlarm(app.db, change.tenantId, change.alarmId);
   const payload = {
