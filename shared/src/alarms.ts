@@ -15,6 +15,75 @@ export type AlarmResponse = (typeof ALARM_RESPONSES)[number];
 export const AVAILABILITY_STATES = ['available', 'limited', 'unavailable'] as const;
 export type AvailabilityState = (typeof AVAILABILITY_STATES)[number];
 
+/** A recurring time in the week (tenant time zone) with a reduced availability. */
+export interface AvailabilityWindow {
+  /** 0 = Sunday … 6 = Saturday: the day the window starts. */
+  weekdays: number[];
+  /** "HH:MM"; a `to` before `from` runs over midnight. */
+  from: string;
+  to: string;
+  status: 'limited' | 'unavailable';
+}
+
+/** How long a tap overrides a weekly plan. */
+export const AVAILABILITY_OVERRIDE_MS = 12 * 3600_000;
+
+const minutesOf = (hhmm: string): number => {
+  const [h, m] = hhmm.split(':').map(Number) as [number, number];
+  return h * 60 + m;
+};
+
+/**
+ * A member's availability at a moment: a tap (while its `until` has not passed) wins,
+ * then the weekly plan, else available. `local` is the moment in the tenant's time zone
+ * (weekday 0 = Sunday, minutes since midnight).
+ */
+export function effectiveAvailability(
+  row: {
+    status: AvailabilityState;
+    until: Date | null;
+    schedule: AvailabilityWindow[] | null;
+    updatedAt: Date;
+  } | null,
+  now: Date,
+  local: { weekday: number; minutes: number },
+): AvailabilityState {
+  if (!row) return 'available';
+  const manualActive = row.until === null || row.until > now;
+  if (manualActive && row.status !== 'available') return row.status;
+  if (manualActive && row.status === 'available' && row.until !== null) return 'available';
+  for (const w of row.schedule ?? []) {
+    const from = minutesOf(w.from);
+    const to = minutesOf(w.to);
+    const yesterday = (local.weekday + 6) % 7;
+    const inside =
+      from <= to
+        ? w.weekdays.includes(local.weekday) && local.minutes >= from && local.minutes < to
+        : (w.weekdays.includes(local.weekday) && local.minutes >= from) ||
+          (w.weekdays.includes(yesterday) && local.minutes < to);
+    if (inside) return w.status;
+  }
+  return 'available';
+}
+
+const WEEKDAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** Weekday (0 = Sunday) and minutes since midnight of `now` in `timeZone`. */
+export function localWeekTime(now: Date, timeZone: string): { weekday: number; minutes: number } {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(now);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return {
+    weekday: WEEKDAY_NAMES.indexOf(get('weekday')),
+    minutes: Number(get('hour')) * 60 + Number(get('minute')),
+  };
+}
+
 /** Longest "later" a member can announce, and largest ETA stored. */
 export const MAX_ETA_MINUTES = 240;
 

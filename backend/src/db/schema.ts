@@ -14,7 +14,12 @@ import {
   uniqueIndex,
   varchar,
 } from 'drizzle-orm/mysql-core';
-import type { AlarmEscalation, AlarmRequirements, AlarmTargets } from '@trupp/shared';
+import type {
+  AlarmEscalation,
+  AlarmRequirements,
+  AlarmTargets,
+  AvailabilityWindow,
+} from '@trupp/shared';
 import { ALARM_PRIORITIES, ALARM_RESPONSES, AVAILABILITY_STATES, ROLES } from '@trupp/shared';
 
 /**
@@ -312,6 +317,8 @@ export const memberAvailability = mysqlTable('member_availability', {
   status: mysqlEnum('status', AVAILABILITY_STATES).notNull(),
   /** Back to available at this time; null = until changed. */
   until: at('until'),
+  /** Weekly plan (tenant time zone); a tap overrides it until `until`. */
+  schedule: json('schedule').$type<AvailabilityWindow[]>(),
   updatedAt: updatedAt(),
 });
 

@@ -8,6 +8,7 @@ import type {
   AlarmSummary,
   AlarmTargets,
   AvailabilityState,
+  AvailabilityWindow,
 } from '@trupp/shared';
 import { request } from './http.ts';
 
@@ -50,7 +51,8 @@ export interface AlarmListItem extends AlarmSummary {
 export interface Availability {
   userId: string;
   status: AvailabilityState;
-  until: string | null;
+  manual: { status: AvailabilityState; until: string | null } | null;
+  schedule: AvailabilityWindow[];
   updatedAt: string | null;
 }
 
@@ -123,3 +125,6 @@ export const getPositionSharing = (): Promise<PositionSharing> =>
   request('GET', '/api/me/position-sharing');
 export const setPositionSharing = (on: boolean): Promise<PositionSharing> =>
   request('PUT', '/api/me/position-sharing', { body: { on, hours: 8 } });
+
+export const setMySchedule = (windows: AvailabilityWindow[]): Promise<Availability> =>
+  request('PUT', '/api/me/availability/schedule', { body: { windows } });

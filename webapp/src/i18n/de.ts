@@ -364,6 +364,9 @@ export const de: Messages = {
     escalation: 'Automatisch eskalieren',
     afterSeconds: 'nach Sekunden',
     minComing: 'wenn weniger kommen als',
+    opens: 'Mit dem Alarm öffnen',
+    opensChat: 'einen Alarm-Chat für die Kommenden (sobald Chat verfügbar ist)',
+    opensPtt: 'eine Alarm-Sprechgruppe (sobald Push-to-Talk verfügbar ist)',
     extendTo: 'dann zusätzlich alarmieren:',
   },
   board: {
@@ -380,6 +383,8 @@ export const de: Messages = {
     closed: 'beendet',
     updateText: 'Nachtrag an alle Alarmierten senden',
     sendUpdate: 'Nachtrag senden',
+    addUnits: 'Weitere Einheiten alarmieren',
+    alertToo: 'Ebenfalls alarmieren',
     close: 'Alarm beenden',
   },
   history: {
@@ -398,6 +403,13 @@ export const de: Messages = {
     available: 'Verfügbar',
     limited: 'Eingeschränkt',
     unavailable: 'Nicht verfügbar',
+    plan: 'Wochenplan',
+    from: 'Von',
+    to: 'Bis',
+    addWindow: 'Zum Plan hinzufügen',
+    planHint:
+      'Zeiten in der Zeitzone deiner Organisation. Ein Tipp oben hat 12 Stunden Vorrang vor dem Plan.',
+    until: 'Deine Auswahl gilt bis {until}; danach gilt wieder der Wochenplan.',
   },
   myAlarms: {
     title: 'Meine Alarme',

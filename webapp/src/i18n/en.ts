@@ -356,6 +356,9 @@ export const en = {
     escalation: 'Escalate automatically',
     afterSeconds: 'after seconds',
     minComing: 'if fewer coming than',
+    opens: 'With the alarm, open',
+    opensChat: 'an alarm chat for the responders (once chat is available)',
+    opensPtt: 'an alarm talk group (once push-to-talk is available)',
     extendTo: 'then also alert:',
   },
   board: {
@@ -372,6 +375,8 @@ export const en = {
     closed: 'closed',
     updateText: 'Send an update to everyone alerted',
     sendUpdate: 'Send update',
+    addUnits: 'Alert more units',
+    alertToo: 'Alert them too',
     close: 'Close alarm',
   },
   history: {
@@ -390,6 +395,13 @@ export const en = {
     available: 'Available',
     limited: 'Limited',
     unavailable: 'Unavailable',
+    plan: 'Weekly plan',
+    from: 'From',
+    to: 'To',
+    addWindow: 'Add to plan',
+    planHint:
+      "Times in your organisation's time zone. A tap above overrides the plan for 12 hours.",
+    until: 'Your choice holds until {until}; then the weekly plan applies again.',
   },
   myAlarms: {
     title: 'My alarms',

@@ -16,6 +16,7 @@ import {
   type AlarmResponse,
   type AlarmSummary,
   type AvailabilityState,
+  type AvailabilityWindow,
   type SyncResponse,
 } from '@trupp/shared';
 import * as alarmsApi from '../api/alarms.ts';
@@ -31,6 +32,7 @@ export const useAlarmStore = defineStore('alarms', () => {
   const mine = shallowRef<AlarmSummary[]>([]);
   const activeId = ref<string | null>(null);
   const availability = ref<AvailabilityState | null>(null);
+  const availabilityDetail = ref<alarmsApi.Availability | null>(null);
   let cursor: string | null = null;
   let started = false;
 
@@ -133,11 +135,18 @@ export const useAlarmStore = defineStore('alarms', () => {
     if (activeId.value === alarmId) dismiss();
   }
 
+  function adoptAvailability(detail: alarmsApi.Availability): void {
+    availabilityDetail.value = detail;
+    availability.value = detail.status;
+  }
   async function loadAvailability(): Promise<void> {
-    availability.value = (await alarmsApi.getMyAvailability()).status;
+    adoptAvailability(await alarmsApi.getMyAvailability());
   }
   async function setAvailability(status: AvailabilityState): Promise<void> {
-    availability.value = (await alarmsApi.setMyAvailability(status)).status;
+    adoptAvailability(await alarmsApi.setMyAvailability(status));
+  }
+  async function setSchedule(windows: AvailabilityWindow[]): Promise<void> {
+    adoptAvailability(await alarmsApi.setMySchedule(windows));
   }
 
   // ---- dispatch
@@ -224,8 +233,11 @@ export const useAlarmStore = defineStore('alarms', () => {
   async function close(alarmId: string): Promise<void> {
     setBoard(await alarmsApi.closeAlarm(alarmId));
   }
-  async function update(alarmId: string, text: string): Promise<void> {
-    setBoard(await alarmsApi.updateAlarm(alarmId, { text }));
+  async function update(
+    alarmId: string,
+    change: { text?: string; addTargets?: alarmsApi.TriggerBody['targets'] },
+  ): Promise<void> {
+    setBoard(await alarmsApi.updateAlarm(alarmId, change));
   }
 
   function reset(): void {
@@ -241,6 +253,8 @@ export const useAlarmStore = defineStore('alarms', () => {
     mine,
     active,
     availability,
+    availabilityDetail,
+    setSchedule,
     start,
     markRead,
     dismiss,

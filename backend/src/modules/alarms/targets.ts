@@ -1,7 +1,9 @@
-import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import { and, eq, gt, inArray } from 'drizzle-orm';
 import { booleanPointInPolygon, distance, point, polygon } from '@turf/turf';
 import {
   PERMISSION_MATRIX,
+  effectiveAvailability,
+  localWeekTime,
   POSITION_MAX_AGE_MS,
   type AlarmArea,
   type AlarmTargets,
@@ -11,6 +13,7 @@ import type { DbOrTx } from '../../db/client.ts';
 import {
   memberAvailability,
   memberPositions,
+  tenants,
   userQualifications,
   userUnits,
   users,
@@ -183,16 +186,18 @@ export async function resolveRecipients(
   if (options.allHands || candidates.length === 0) {
     return { userIds: candidates, skippedUnavailable: [] };
   }
-  const away = await db
-    .select({ userId: memberAvailability.userId })
+  const [tenant] = await db
+    .select({ timezone: tenants.timezone })
+    .from(tenants)
+    .where(eq(tenants.id, tenantId));
+  const local = localWeekTime(options.now, tenant?.timezone ?? 'Europe/Berlin');
+  const rows = await db
+    .select()
     .from(memberAvailability)
-    .where(
-      and(
-        eq(memberAvailability.tenantId, tenantId),
-        eq(memberAvailability.status, 'unavailable'),
-        or(isNull(memberAvailability.until), gt(memberAvailability.until, options.now)),
-      ),
-    );
+    .where(eq(memberAvailability.tenantId, tenantId));
+  const away = rows.filter(
+    (row) => effectiveAvailability(row, options.now, local) === 'unavailable',
+  );
   const awaySet = new Set(away.map((a) => a.userId));
   return {
     userIds: candidates.filter((id) => !awaySet.has(id)),

@@ -1,0 +1,1 @@
+ALTER TABLE `member_availability` ADD `schedule` json;
