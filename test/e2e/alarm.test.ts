@@ -135,6 +135,38 @@ describe('raising an alarm in the browser', () => {
     // Max's overview lists the alarm with his answer.
     expect(await max.getByTestId('my-alarm').first().innerText()).toContain('Kommt');
 
+    // A second alarm by a drawn area only: a triangle around the map's centre, where Tim is.
+    await tim
+      .getByTestId('alarm-dismiss')
+      .click()
+      .catch(() => undefined);
+    await dispatcher.getByTestId('nav-dispatch').click();
+    await dispatcher.getByTestId('dispatch-keyword').fill('Sturmschaden');
+    const drawMap = dispatcher.getByTestId('dispatch-map');
+    await drawMap.locator('canvas').waitFor();
+    const mapBox = (await drawMap.boundingBox())!;
+    await dispatcher.getByTestId('area-draw').click();
+    for (const [x, y] of [
+      [0.2, 0.2],
+      [0.8, 0.2],
+      [0.5, 0.9],
+    ] as const) {
+      await drawMap.click({ position: { x: mapBox.width * x, y: mapBox.height * y } });
+    }
+    await dispatcher.getByTestId('area-done').click();
+    await dispatcher.getByTestId('dispatch-send').click();
+    await dispatcher.getByTestId('alarm-board').waitFor();
+    await expect
+      .poll(() => dispatcher.getByTestId('board-keyword').innerText())
+      .toBe('Sturmschaden');
+    await expect.poll(() => dispatcher.locator('[data-testid="board-row"]').count()).toBe(1);
+    expect(
+      await dispatcher.locator('[data-testid="board-row"][data-member="Tim Becker"]').count(),
+    ).toBe(1);
+    await expect
+      .poll(() => tim.getByTestId('alarm-keyword').innerText(), { timeout: 5000 })
+      .toBe('Sturmschaden');
+
     // The weekly test alarm is planned from the same console.
     await dispatcher.getByTestId('nav-dispatch').click();
     await dispatcher.getByTestId('schedule-name').fill('Probealarm Samstag');

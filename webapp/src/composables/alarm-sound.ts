@@ -14,6 +14,7 @@ class AlarmSound {
   #timer: ReturnType<typeof setInterval> | null = null;
   #priority: AlarmPriority = 'high';
   #test = false;
+  #kind = 'siren';
 
   constructor() {
     if (typeof document !== 'undefined') {
@@ -38,9 +39,11 @@ class AlarmSound {
     this.blocked.value = this.playing.value && ctx.state !== 'running';
   }
 
-  start(priority: AlarmPriority, test: boolean): void {
+  /** `kind`: the template's sound ('siren', 'gong', 'beep'); test alarms always gong. */
+  start(priority: AlarmPriority, test: boolean, kind = 'siren'): void {
     this.#priority = priority;
     this.#test = test;
+    this.#kind = kind;
     this.playing.value = true;
     const ctx = this.#ctx();
     if (!ctx) return;
@@ -67,7 +70,14 @@ class AlarmSound {
     const osc = ctx.createOscillator();
     const gain = ctx.createGain();
     osc.connect(gain).connect(ctx.destination);
-    if (this.#test) {
+    if (this.#kind === 'beep' && !this.#test) {
+      osc.type = 'square';
+      osc.frequency.setValueAtTime(1000, now);
+      for (let i = 0; i < 4; i += 1) {
+        gain.gain.setValueAtTime(0.3, now + i * 0.4);
+        gain.gain.setValueAtTime(0, now + i * 0.4 + 0.2);
+      }
+    } else if (this.#test || this.#kind === 'gong') {
       osc.type = 'sine';
       osc.frequency.setValueAtTime(660, now);
       gain.gain.setValueAtTime(0.4, now);

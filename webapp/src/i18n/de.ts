@@ -330,6 +330,9 @@ export const de: Messages = {
     inMinutes: 'in {n} Min.',
     etaPick: 'Ankunft in',
     soundBlocked: 'Der Browser blockiert den Ton. Hier tippen, um ihn einzuschalten.',
+    showMap: 'Karte',
+    hideMap: 'Karte ausblenden',
+    navigate: 'Navigation',
     answerLater: 'Vorerst ausblenden (Antwort über die Übersicht)',
   },
   dispatch: {
@@ -367,6 +370,13 @@ export const de: Messages = {
     opens: 'Mit dem Alarm öffnen',
     opensChat: 'einen Alarm-Chat für die Kommenden (sobald Chat verfügbar ist)',
     opensPtt: 'eine Alarm-Sprechgruppe (sobald Push-to-Talk verfügbar ist)',
+    sound: 'Ton',
+    sounds: { siren: 'Sirene', gong: 'Gong', beep: 'Piepen' },
+    drawArea: 'Gebiet zeichnen',
+    drawHint:
+      'Klicke die Ecken des Gebiets an; alle, deren letzter Standort darin liegt, werden alarmiert.',
+    drawDone: 'Gebiet fertig ({n} Ecken)',
+    drawClear: 'Gebiet entfernen',
     extendTo: 'dann zusätzlich alarmieren:',
   },
   board: {

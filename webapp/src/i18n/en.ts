@@ -323,6 +323,9 @@ export const en = {
     inMinutes: 'in {n} min',
     etaPick: 'Arrival in',
     soundBlocked: 'Sound is blocked by the browser. Tap here to turn it on.',
+    showMap: 'Map',
+    hideMap: 'Hide map',
+    navigate: 'Navigate',
     answerLater: 'Hide for now (answer from the overview)',
   },
   dispatch: {
@@ -359,6 +362,12 @@ export const en = {
     opens: 'With the alarm, open',
     opensChat: 'an alarm chat for the responders (once chat is available)',
     opensPtt: 'an alarm talk group (once push-to-talk is available)',
+    sound: 'Sound',
+    sounds: { siren: 'Siren', gong: 'Gong', beep: 'Beeps' },
+    drawArea: 'Draw an area',
+    drawHint: 'Click the corners of the area; everyone whose last position is inside is alerted.',
+    drawDone: 'Area done ({n} corners)',
+    drawClear: 'Remove area',
     extendTo: 'then also alert:',
   },
   board: {

@@ -48,7 +48,7 @@ export const useAlarmStore = defineStore('alarms', () => {
     const fresh = Date.now() - Date.parse(alarm.createdAt) < REALERT_WINDOW_MS;
     if (alert && alarm.myResponse === null && (live || fresh)) {
       activeId.value = alarm.id;
-      alarmSound.start(alarm.priority, alarm.isTest);
+      alarmSound.start(alarm.priority, alarm.isTest, alarm.sound);
       navigator.vibrate?.([600, 300, 600, 300, 600]);
       void emitWithAck(ALARM_CLIENT_EVENTS.ack, { alarmId: alarm.id }).catch(() => undefined);
     }
