@@ -124,6 +124,22 @@ export interface AlarmTargets {
 /** A last known position older than this does not count for area targets. */
 export const POSITION_MAX_AGE_MS = 12 * 3600_000;
 
+/** A member's last known position as dispatch sees it. */
+export interface MemberPosition {
+  userId: string;
+  lat: number;
+  lon: number;
+  accuracyM: number;
+  recordedAt: string;
+}
+
+export const POSITION_SERVER_EVENTS = {
+  /** To dispatch/lead consoles: a member's new position. */
+  updated: 'position.updated',
+  /** The member stopped sharing: remove the marker. */
+  removed: 'position.removed',
+} as const;
+
 export const POSITION_CLIENT_EVENTS = {
   /** `{ lat, lon, accuracy, heading?, speed?, recordedAt }` → `{ stored }`. */
   report: 'position.report',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { PNG } from 'pngjs';
+import { io, type Socket } from 'socket.io-client';
 import { launchChromium } from '../support/browser.ts';
 import { repoRoot, startServer, type RunningServer } from '../support/server.ts';
 
@@ -13,6 +14,7 @@ import { repoRoot, startServer, type RunningServer } from '../support/server.ts'
 let server: RunningServer;
 let browser: Browser;
 let password: string;
+const sockets: Socket[] = [];
 
 beforeAll(async () => {
   server = await startServer({ env: { DEMO_DATA: 'true' } });
@@ -20,6 +22,7 @@ beforeAll(async () => {
   browser = await launchChromium();
 });
 afterAll(async () => {
+  for (const s of sockets) s.close();
   await browser?.close();
   await server?.stop();
 });
@@ -41,7 +44,7 @@ function countColour(png: PNG, hex: string): number {
 }
 
 describe('map', () => {
-  it('shows land and sea from our own server only', async () => {
+  it('shows land and sea and members moving live, from our own server only', async () => {
     const context = await browser.newContext({
       locale: 'en-US',
       viewport: { width: 1200, height: 800 },
@@ -77,6 +80,67 @@ describe('map', () => {
 
     expect(ranges.length).toBeGreaterThan(0);
     expect(ranges.every((r) => r.startsWith('bytes='))).toBe(true);
+    expect(foreign).toEqual([]);
+
+    // Three members share their positions; the lead sees them move live.
+    const members = await Promise.all(
+      ['member', 'jonas.weber', 'sophie.wagner'].map(async (local, i) => {
+        const login = await fetch(`${server.url}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: `${local}@musterstadt.example`, password }),
+        });
+        const answer = (await login.json()) as { session?: { accessToken: string } };
+        if (!answer.session) throw new Error(`sign-in of ${local}: ${JSON.stringify(answer)}`);
+        const token = answer.session.accessToken;
+        await fetch(`${server.url}/api/me/position-sharing`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ on: true }),
+        });
+        const socket = io(server.url, { transports: ['websocket'], auth: { token } });
+        await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+        const report = (lat: number, lon: number) =>
+          socket.timeout(5000).emitWithAck('position.report', {
+            lat,
+            lon,
+            accuracy: 15,
+            recordedAt: new Date().toISOString(),
+          }) as Promise<{ ok: boolean }>;
+        return { socket, token, report, base: { lat: 50 + i * 1.5, lon: 8 + i * 2 } };
+      }),
+    );
+    sockets.push(...members.map((m) => m.socket));
+    for (const m of members)
+      expect(await m.report(m.base.lat, m.base.lon)).toMatchObject({ ok: true });
+    const markers = page.getByTestId('member-marker');
+    await expect.poll(() => markers.count()).toBe(3);
+    await expect.poll(() => page.getByTestId('map-sharing').innerText()).toContain('3');
+    const first = page.locator('[data-testid="member-marker"]', { hasText: 'Max Mustermann' });
+    const before = (await first.boundingBox())!;
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(
+      await members[0]!.report(members[0]!.base.lat + 2, members[0]!.base.lon + 2),
+    ).toMatchObject({
+      ok: true,
+    });
+    await expect
+      .poll(async () => {
+        const after = (await first.boundingBox())!;
+        return Math.hypot(after.x - before.x, after.y - before.y);
+      })
+      .toBeGreaterThan(20);
+    writeFileSync(
+      join(repoRoot, 'test/artifacts/map-members.png'),
+      await page.getByTestId('map').screenshot(),
+    );
+    // Stopping sharing removes the marker at once.
+    await fetch(`${server.url}/api/me/position-sharing`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${members[2]!.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ on: false }),
+    });
+    await expect.poll(() => markers.count()).toBe(2);
     expect(foreign).toEqual([]);
   });
 });

@@ -59,6 +59,7 @@ export const de: Messages = {
   map: {
     title: 'Karte',
     loading: 'Karte wird geladen …',
+    sharing: '{n} Mitglieder teilen ihren Standort',
   },
   roles: {
     admin: 'Administrator',

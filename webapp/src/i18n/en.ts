@@ -56,6 +56,7 @@ export const en = {
   map: {
     title: 'Map',
     loading: 'Loading the map …',
+    sharing: '{n} members sharing their position',
   },
   roles: {
     admin: 'Admin',

@@ -1,11 +1,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, gt, isNull } from 'drizzle-orm';
 import { Type } from 'typebox';
-import { POSITION_CLIENT_EVENTS } from '@trupp/shared';
-import { alarmRecipients, alarms, memberPositions, positionSharing } from '../../db/schema.ts';
+import {
+  POSITION_CLIENT_EVENTS,
+  POSITION_MAX_AGE_MS,
+  POSITION_SERVER_EVENTS,
+  type MemberPosition,
+} from '@trupp/shared';
+import {
+  alarmRecipients,
+  alarms,
+  memberPositions,
+  positionSharing,
+  users,
+} from '../../db/schema.ts';
 import { appError } from '../../errors.ts';
 import { caller } from '../../plugins/access.ts';
 import { errorResponses } from '../auth/schemas.ts';
+import { boardRoom } from '../../realtime/gateway.ts';
 
 /** Reports older than this, or this far in the device's future, are refused. */
 const MAX_AGE_MS = 10 * 60_000;
@@ -74,6 +86,50 @@ const positionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get(
+    '/api/positions',
+    {
+      schema: {
+        tags,
+        response: {
+          200: Type.Array(
+            Type.Object({
+              userId: Type.String(),
+              displayName: Type.String(),
+              lat: Type.Number(),
+              lon: Type.Number(),
+              accuracyM: Type.Integer(),
+              recordedAt: Type.String({ format: 'date-time' }),
+            }),
+          ),
+          ...errorResponses(401, 403),
+        },
+      },
+      config: { access: 'alarms.board' },
+    },
+    async (request) => {
+      const auth = caller(request);
+      const rows = await app.db
+        .select({
+          userId: memberPositions.userId,
+          displayName: users.displayName,
+          lat: memberPositions.lat,
+          lon: memberPositions.lon,
+          accuracyM: memberPositions.accuracyM,
+          recordedAt: memberPositions.recordedAt,
+        })
+        .from(memberPositions)
+        .innerJoin(users, eq(users.id, memberPositions.userId))
+        .where(
+          and(
+            eq(memberPositions.tenantId, auth.tenantId),
+            gt(memberPositions.recordedAt, new Date(Date.now() - POSITION_MAX_AGE_MS)),
+          ),
+        );
+      return rows.map((r) => ({ ...r, recordedAt: r.recordedAt.toISOString() }));
+    },
+  );
+
+  app.get(
     '/api/me/position-sharing',
     {
       schema: { tags, response: { 200: Sharing, ...errorResponses(401, 403) } },
@@ -108,6 +164,9 @@ const positionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .onDuplicateKeyUpdate({ set: { until, updatedAt: now } });
       if (!until) {
         // Stopping means the last position is not kept either.
+        app.io
+          .to(boardRoom(auth.tenantId))
+          .emit(POSITION_SERVER_EVENTS.removed, { userId: auth.userId });
         await app.db
           .delete(memberPositions)
           .where(
@@ -163,6 +222,13 @@ const positionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .values({ userId: auth.userId, tenantId: auth.tenantId, ...values })
         .onDuplicateKeyUpdate({ set: values });
       lastStored.set(auth.deviceId, now);
+      app.io.to(boardRoom(auth.tenantId)).emit(POSITION_SERVER_EVENTS.updated, {
+        userId: auth.userId,
+        lat: values.lat,
+        lon: values.lon,
+        accuracyM: values.accuracyM,
+        recordedAt: recordedAt.toISOString(),
+      } satisfies MemberPosition);
       return { stored: true };
     },
   );
