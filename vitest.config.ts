@@ -6,6 +6,6 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    projects: ['shared', 'backend', 'webapp', 'maps', 'test'],
+    projects: ['shared', 'backend', 'sfu', 'webapp', 'maps', 'test'],
   },
 });
