@@ -47,6 +47,10 @@ export const tenants = mysqlTable(
     retentionAuditDays: int('retention_audit_days').notNull().default(730),
     /** Days a device that has not been seen stays signed in before it is signed out. */
     retentionInactiveDeviceDays: int('retention_inactive_device_days').notNull().default(180),
+    /** Hours position tracks (and last known positions) are kept. */
+    retentionTrackHours: int('retention_track_hours').notNull().default(24),
+    /** Days alarms with their recipients' answers are kept. */
+    retentionAlarmDays: int('retention_alarm_days').notNull().default(365),
     /** Bumped in the same transaction as any change to units, users or qualifications. */
     directoryVersion: bigint('directory_version', { mode: 'number', unsigned: true })
       .notNull()
@@ -571,3 +575,21 @@ export const positionSharing = mysqlTable('position_sharing', {
   until: at('until'),
   updatedAt: updatedAt(),
 });
+
+/** Position history (tracks), written in batches while members share. */
+export const positionPoints = mysqlTable(
+  'position_points',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    tenantId: tenantId(),
+    userId: id('user_id').notNull(),
+    lat: double('lat').notNull(),
+    lon: double('lon').notNull(),
+    accuracyM: int('accuracy_m').notNull(),
+    recordedAt: at('recorded_at').notNull(),
+  },
+  (t) => [
+    index('position_points_user_idx').on(t.tenantId, t.userId, t.recordedAt),
+    index('position_points_at_idx').on(t.tenantId, t.recordedAt),
+  ],
+);

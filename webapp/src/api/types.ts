@@ -117,6 +117,8 @@ export interface Tenant {
   retentionConnectionDays: number;
   retentionAuditDays: number;
   retentionInactiveDeviceDays: number;
+  retentionTrackHours: number;
+  retentionAlarmDays: number;
 }
 
 export interface TenantWithCount extends Tenant {
@@ -171,6 +173,18 @@ export interface LinkInfo {
 
 export interface PrivacyInfo {
   tenantName: string;
-  retention: { connectionDays: number; auditDays: number; inactiveDeviceDays: number };
-  categories: { key: string; fields: string[]; retention: number | null; visibleTo: Role[] }[];
+  retention: {
+    connectionDays: number;
+    auditDays: number;
+    inactiveDeviceDays: number;
+    alarmDays: number;
+    trackHours: number;
+  };
+  categories: {
+    key: string;
+    fields: string[];
+    retention: number | null;
+    retentionHours?: number;
+    visibleTo: Role[];
+  }[];
 }

@@ -180,6 +180,7 @@ export const de: Messages = {
     fields: 'Gespeichert',
     retention: 'Aufbewahrt',
     days: '{count} Tage',
+    hours: '{count} Stunden',
     whileAccount: 'solange dein Konto besteht',
     visibleTo: 'Sichtbar für',
     onlyYou: 'nur dich',
@@ -192,6 +193,9 @@ export const de: Messages = {
       devices: 'Geräte',
       connections: 'Verbindungen',
       audit: 'Protokoll',
+      alarms: 'Alarme und deine Rückmeldungen',
+      availability: 'Verfügbarkeit',
+      positions: 'Standorte (nur solange du sie teilst)',
     },
   },
   admin: {
@@ -263,6 +267,8 @@ export const de: Messages = {
       retentionConnection: 'Verbindungsdaten aufbewahren (Tage, 1–3650)',
       retentionAudit: 'Protokolleinträge aufbewahren (Tage, 30–3650)',
       retentionDevice: 'Unbenutzte Geräte abmelden nach (Tage, 1–3650)',
+      retentionTracks: 'Standortverläufe aufbewahren (Stunden, 1–2160)',
+      retentionAlarms: 'Alarme und Rückmeldungen aufbewahren (Tage, 7–3650)',
     },
     tenants: {
       title: 'Organisationen',

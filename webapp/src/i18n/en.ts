@@ -174,6 +174,7 @@ export const en = {
     fields: 'Stored',
     retention: 'Kept for',
     days: '{count} days',
+    hours: '{count} hours',
     whileAccount: 'as long as your account exists',
     visibleTo: 'Visible to',
     onlyYou: 'only you',
@@ -186,6 +187,9 @@ export const en = {
       devices: 'Devices',
       connections: 'Connections',
       audit: 'Audit log',
+      alarms: 'Alarms and your answers',
+      availability: 'Availability',
+      positions: 'Positions (only while you share them)',
     },
   },
   admin: {
@@ -256,6 +260,8 @@ export const en = {
       retentionConnection: 'Keep connection records (days, 1–3650)',
       retentionAudit: 'Keep audit records (days, 30–3650)',
       retentionDevice: 'Sign out unused devices after (days, 1–3650)',
+      retentionTracks: 'Keep position tracks for (hours, 1–2160)',
+      retentionAlarms: 'Keep alarms and answers for (days, 7–3650)',
     },
     tenants: {
       title: 'Organisations',

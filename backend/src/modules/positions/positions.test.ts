@@ -10,6 +10,8 @@ import {
   type TestUser,
 } from '../../test/factories.ts';
 import { connectSocket, listen } from '../../test/realtime.ts';
+import { XMLParser } from 'fast-xml-parser';
+import { applyRetention } from '../retention/service.ts';
 
 let h: TestApp;
 let url: string;
@@ -158,5 +160,52 @@ describe('last known positions and area targets', () => {
       ok: false,
       error: { code: 'POSITION_NOT_SHARED' },
     });
+  });
+
+  it('exports a track as GPX and GeoJSON, and the retention job deletes expired points', async () => {
+    const m = await memberWithSocket('Track');
+    await m.api('PUT', '/api/me/position-sharing', { on: true });
+    const points = [
+      { lat: 51.16, lon: 10.45 },
+      { lat: 51.161, lon: 10.451 },
+      { lat: 51.162, lon: 10.452 },
+    ];
+    for (const [i, at] of points.entries()) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 1050));
+      expect(await report(m.socket, at)).toEqual({ ok: true, data: { stored: true } });
+    }
+    const gpx = await dispatch('GET', `/api/positions/${m.user.id}/track`);
+    expect(gpx.statusCode).toBe(200);
+    expect(gpx.headers['content-type']).toContain('application/gpx+xml');
+    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(
+      gpx.body,
+    ) as {
+      gpx: {
+        version: string;
+        trk: { name: string; trkseg: { trkpt: Array<{ lat: string; lon: string; time: string }> } };
+      };
+    };
+    expect(parsed.gpx.version).toBe('1.1');
+    expect(parsed.gpx.trk.name).toBe('Track');
+    expect(parsed.gpx.trk.trkseg.trkpt.map((p) => [Number(p.lat), Number(p.lon)])).toEqual(
+      points.map((p) => [p.lat, p.lon]),
+    );
+    const geo = await dispatch('GET', `/api/positions/${m.user.id}/track?format=geojson`);
+    expect(JSON.parse(geo.body).features[0].geometry.coordinates).toHaveLength(3);
+    // Members cannot read others' tracks; another tenant's member is unknown.
+    expect((await m.api('GET', `/api/positions/${m.user.id}/track`)).statusCode).toBe(403);
+    const other = await createTenant(h.db.database.db);
+    const stranger = await createUser(h.db.database.db, other.id);
+    expect((await dispatch('GET', `/api/positions/${stranger.id}/track`)).statusCode).toBe(404);
+
+    // Default retention: 24 hours.
+    await applyRetention(h.app, new Date(Date.now() + 25 * 3600_000));
+    const after = await dispatch('GET', `/api/positions/${m.user.id}/track`);
+    expect(after.body).not.toContain('<trkpt');
+    expect(
+      (await dispatch('GET', '/api/positions'))
+        .json<Array<{ userId: string }>>()
+        .map((p) => p.userId),
+    ).not.toContain(m.user.id);
   });
 });

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { and, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, isNull, lte } from 'drizzle-orm';
 import { Type } from 'typebox';
 import {
   POSITION_CLIENT_EVENTS,
@@ -11,17 +11,23 @@ import {
   alarmRecipients,
   alarms,
   memberPositions,
+  positionPoints,
   positionSharing,
   users,
 } from '../../db/schema.ts';
 import { appError } from '../../errors.ts';
 import { caller } from '../../plugins/access.ts';
 import { errorResponses } from '../auth/schemas.ts';
+import { requestActor } from '../audit/actor.ts';
+import { recordAudit } from '../audit/service.ts';
+import { findUser } from '../users/repository.ts';
 import { boardRoom } from '../../realtime/gateway.ts';
 
 /** Reports older than this, or this far in the device's future, are refused. */
 const MAX_AGE_MS = 10 * 60_000;
 const MAX_SKEW_MS = 30_000;
+/** How long track points gather before one insert writes them. */
+const TRACK_FLUSH_MS = 2000;
 /** At most one stored report per device per second. */
 const MIN_INTERVAL_MS = 1000;
 
@@ -180,6 +186,88 @@ const positionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  // Tracks: points gather in memory and go to MariaDB every TRACK_FLUSH_MS in one insert.
+  let pointBuffer: Array<typeof positionPoints.$inferInsert> = [];
+  let flushTimer: NodeJS.Timeout | null = null;
+  let flushing: Promise<void> = Promise.resolve();
+  const flushPoints = (): Promise<void> => {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = null;
+    const batch = pointBuffer;
+    pointBuffer = [];
+    flushing = flushing.then(async () => {
+      for (let i = 0; i < batch.length; i += 1000) {
+        await app.db
+          .insert(positionPoints)
+          .values(batch.slice(i, i + 1000))
+          .catch((err: unknown) => app.log.error({ err }, 'could not write position history'));
+      }
+    });
+    return flushing;
+  };
+  app.addHook('preClose', flushPoints);
+
+  app.get(
+    '/api/positions/:userId/track',
+    {
+      schema: {
+        tags,
+        params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) }),
+        querystring: Type.Object({
+          format: Type.Optional(Type.Enum(['gpx', 'geojson'])),
+          from: Type.Optional(Type.String({ format: 'date-time' })),
+          to: Type.Optional(Type.String({ format: 'date-time' })),
+        }),
+        response: {
+          200: Type.String({ description: 'GPX 1.1 or GeoJSON (attachment)' }),
+          ...errorResponses(400, 401, 403, 404),
+        },
+      },
+      config: { access: 'alarms.board' },
+    },
+    async (request, reply) => {
+      const auth = caller(request);
+      await flushPoints();
+      const member = await findUser(app.db, auth.tenantId, request.params.userId);
+      const to = request.query.to ? new Date(request.query.to) : new Date();
+      const from = request.query.from ? new Date(request.query.from) : new Date(0);
+      if (from > to) throw appError('VALIDATION_FAILED', '`from` must be before `to`.');
+      const points = await app.db
+        .select()
+        .from(positionPoints)
+        .where(
+          and(
+            eq(positionPoints.tenantId, auth.tenantId),
+            eq(positionPoints.userId, member.id),
+            gte(positionPoints.recordedAt, from),
+            lte(positionPoints.recordedAt, to),
+          ),
+        )
+        .orderBy(asc(positionPoints.recordedAt))
+        .limit(100_000);
+      await recordAudit(app.db, auth.tenantId, {
+        action: 'positions.track_exported',
+        actor: requestActor(request),
+        target: { type: 'user', id: member.id },
+        details: { points: points.length, format: request.query.format ?? 'gpx' },
+      });
+      const name = `trupp-track-${member.displayName.replace(/[^\p{L}\p{N}]+/gu, '-')}`;
+      if (request.query.format === 'geojson') {
+        return reply
+          .header('content-type', 'application/geo+json')
+          .header(
+            'content-disposition',
+            `attachment; filename="${encodeURIComponent(name)}.geojson"`,
+          )
+          .send(JSON.stringify(trackGeoJson(member.displayName, points)));
+      }
+      return reply
+        .header('content-type', 'application/gpx+xml')
+        .header('content-disposition', `attachment; filename="${encodeURIComponent(name)}.gpx"`)
+        .send(trackGpx(member.displayName, points));
+    },
+  );
+
   const lastStored = new Map<string, number>();
   app.realtime.on(
     POSITION_CLIENT_EVENTS.report,
@@ -222,6 +310,15 @@ const positionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .values({ userId: auth.userId, tenantId: auth.tenantId, ...values })
         .onDuplicateKeyUpdate({ set: values });
       lastStored.set(auth.deviceId, now);
+      pointBuffer.push({
+        tenantId: auth.tenantId,
+        userId: auth.userId,
+        lat: values.lat,
+        lon: values.lon,
+        accuracyM: values.accuracyM,
+        recordedAt,
+      });
+      flushTimer ??= setTimeout(() => void flushPoints(), TRACK_FLUSH_MS);
       app.io.to(boardRoom(auth.tenantId)).emit(POSITION_SERVER_EVENTS.updated, {
         userId: auth.userId,
         lat: values.lat,
@@ -234,5 +331,48 @@ const positionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
   app.addHook('onClose', async () => lastStored.clear());
 };
+
+type Point = typeof positionPoints.$inferSelect;
+
+const xml = (text: string) => text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** GPX 1.1 with one track segment. */
+export function trackGpx(name: string, points: Point[]): string {
+  const pts = points
+    .map(
+      (p) =>
+        `      <trkpt lat="${p.lat}" lon="${p.lon}"><time>${p.recordedAt.toISOString()}</time>` +
+        `<hdop>${(p.accuracyM / 5).toFixed(1)}</hdop></trkpt>`,
+    )
+    .join('\n');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="Trupp" xmlns="http://www.topografix.com/GPX/1/1">
+  <trk>
+    <name>${xml(name)}</name>
+    <trkseg>
+${pts}
+    </trkseg>
+  </trk>
+</gpx>
+`;
+}
+
+/** GeoJSON: one LineString feature with the times per point. */
+export function trackGeoJson(name: string, points: Point[]) {
+  return {
+    type: 'FeatureCollection',
+    features: [
+      {
+        type: 'Feature',
+        properties: {
+          name,
+          times: points.map((p) => p.recordedAt.toISOString()),
+          accuracyM: points.map((p) => p.accuracyM),
+        },
+        geometry: { type: 'LineString', coordinates: points.map((p) => [p.lon, p.lat]) },
+      },
+    ],
+  };
+}
 
 export default positionRoutes;

@@ -47,7 +47,13 @@ describe('GET /api/privacy', () => {
     expect(res.statusCode).toBe(200);
     const body: { tenantName: string; retention: object; categories: Category[] } = res.json();
     expect(body.tenantName).toBe('FF Datenschutz');
-    expect(body.retention).toEqual({ connectionDays: 14, auditDays: 400, inactiveDeviceDays: 60 });
+    expect(body.retention).toEqual({
+      connectionDays: 14,
+      auditDays: 400,
+      inactiveDeviceDays: 60,
+      alarmDays: 365,
+      trackHours: 24,
+    });
     const category = (key: string) => body.categories.find((c) => c.key === key)!;
     expect(category('connections')).toMatchObject({
       retention: 14,
@@ -56,6 +62,13 @@ describe('GET /api/privacy', () => {
     expect(category('audit')).toMatchObject({ retention: 400, visibleTo: ['admin', 'auditor'] });
     expect(category('devices')).toMatchObject({ retention: 60, visibleTo: ['admin'] });
     expect(category('account')).toMatchObject({ retention: null, visibleTo: ['admin'] });
+    // Positions: kept for hours, seen by dispatch and leads; alarms by the tenant's alarm days.
+    expect(category('positions')).toMatchObject({
+      retention: null,
+      retentionHours: 24,
+      visibleTo: ['admin', 'dispatcher', 'lead'],
+    });
+    expect(category('alarms')).toMatchObject({ retention: 365 });
     expect(category('profile')).toMatchObject({
       retention: null,
       visibleTo: ['admin', 'dispatcher', 'lead', 'member'],
@@ -121,6 +134,15 @@ describe('GET /api/me/export', () => {
       (await createDeviceSession(t.app.db, adminUser, { ip: '10.9.9.9' })).accessToken,
     );
     await adminApi('GET', `/api/users/${me.id}`);
+    // An alarm I answered and my availability are mine to see too.
+    const alarm = await adminApi('POST', '/api/alarms', {
+      keyword: 'Export B1',
+      targets: { userIds: [me.id] },
+    });
+    const alarmId = alarm.json<{ alarm: { id: string } }>().alarm.id;
+    const mine = apiAs(t.app, session.accessToken);
+    await mine('POST', `/api/me/alarms/${alarmId}/response`, { response: 'coming', etaMinutes: 7 });
+    await mine('PUT', '/api/me/availability', { status: 'limited' });
 
     const res = await apiAs(t.app, session.accessToken)('GET', '/api/me/export');
     expect(res.statusCode).toBe(200);
@@ -145,6 +167,11 @@ describe('GET /api/me/export', () => {
     ]);
     expect(data.recoveryCodes).toHaveLength(10);
     expect(data.connections.map((c: { ip: string }) => c.ip)).toEqual(['10.7.7.7']);
+    expect(data.alarms).toEqual([
+      expect.objectContaining({ alarmId, keyword: 'Export B1', response: 'coming', etaMinutes: 7 }),
+    ]);
+    expect(data.availability).toMatchObject({ status: 'limited' });
+    expect(data.positions).toEqual([]);
 
     const actions = data.auditRecords.map((r: { action: string }) => r.action);
     expect(actions).toEqual(expect.arrayContaining(['user.read', 'privacy.export_downloaded']));

@@ -14,6 +14,9 @@ export const CATEGORY_KEYS = [
   'devices',
   'connections',
   'audit',
+  'alarms',
+  'availability',
+  'positions',
 ] as const;
 export type CategoryKey = (typeof CATEGORY_KEYS)[number];
 
@@ -21,8 +24,10 @@ export const PrivacyCategory = Type.Object({
   key: Type.Enum(CATEGORY_KEYS),
   /** What is stored in this category (keys the webapp translates). */
   fields: Type.Array(Type.String()),
-  /** Days records are kept; null: as long as the account exists. */
+  /** Days records are kept; null: as long as the account exists (or see retentionHours). */
   retention: Type.Union([Type.Integer(), Type.Null()]),
+  /** Hours records are kept, for short-lived data (position tracks). */
+  retentionHours: Type.Optional(Type.Integer()),
   /** Roles that can see it, besides the user themself. */
   visibleTo: Type.Array(Type.Enum(ROLES)),
 });
@@ -34,6 +39,8 @@ export const PrivacyInfo = Type.Object({
     connectionDays: Type.Integer(),
     auditDays: Type.Integer(),
     inactiveDeviceDays: Type.Integer(),
+    alarmDays: Type.Integer(),
+    trackHours: Type.Integer(),
   }),
   categories: Type.Array(PrivacyCategory),
 });
@@ -96,6 +103,37 @@ export const DataExport = Type.Object({
       connectedAt: Iso,
       disconnectedAt: NullableIso,
       disconnectReason: NullableString,
+    }),
+  ),
+  /** Alarms the user was alerted for, with their answers. */
+  alarms: Type.Array(
+    Type.Object({
+      alarmId: Type.String(),
+      keyword: Type.String(),
+      createdAt: Iso,
+      sentAt: Iso,
+      deliveredAt: NullableIso,
+      readAt: NullableIso,
+      response: NullableString,
+      etaMinutes: Type.Union([Type.Integer(), Type.Null()]),
+      respondedAt: NullableIso,
+    }),
+  ),
+  availability: Type.Union([
+    Type.Object({
+      status: Type.String(),
+      until: NullableIso,
+      weeklyPlan: Type.Array(Type.Unknown()),
+    }),
+    Type.Null(),
+  ]),
+  /** Stored positions (only while sharing), newest last. */
+  positions: Type.Array(
+    Type.Object({
+      lat: Type.Number(),
+      lon: Type.Number(),
+      accuracyM: Type.Integer(),
+      recordedAt: Iso,
     }),
   ),
 });

@@ -2,8 +2,12 @@ import { and, asc, eq, inArray, or } from 'drizzle-orm';
 import { PERMISSION_MATRIX, type Permission, type Role } from '@trupp/shared';
 import type { Db } from '../../db/client.ts';
 import {
+  alarmRecipients,
+  alarms,
   auditLog,
   devices,
+  memberAvailability,
+  positionPoints,
   qualifications,
   recoveryCodes,
   units,
@@ -28,7 +32,8 @@ const CATEGORIES: ReadonlyArray<{
   key: CategoryKey;
   fields: string[];
   permission: Permission;
-  retention: null | 'connectionDays' | 'auditDays' | 'inactiveDeviceDays';
+  retention:
+    null | 'connectionDays' | 'auditDays' | 'inactiveDeviceDays' | 'alarmDays' | 'trackHours';
 }> = [
   {
     key: 'profile',
@@ -66,6 +71,24 @@ const CATEGORIES: ReadonlyArray<{
     permission: 'audit.read',
     retention: 'auditDays',
   },
+  {
+    key: 'alarms',
+    fields: ['alarmsReceived', 'deliveredAt', 'readAt', 'response', 'etaMinutes', 'respondedAt'],
+    permission: 'alarms.board',
+    retention: 'alarmDays',
+  },
+  {
+    key: 'availability',
+    fields: ['status', 'until', 'weeklyPlan'],
+    permission: 'availability.read',
+    retention: null,
+  },
+  {
+    key: 'positions',
+    fields: ['lat', 'lon', 'accuracy', 'heading', 'speed', 'recordedAt', 'onlyWhileSharing'],
+    permission: 'alarms.board',
+    retention: 'trackHours',
+  },
 ];
 
 /** The privacy notice for the signed-in user, from their tenant's settings. */
@@ -75,11 +98,15 @@ export async function privacyInfo(db: Db, tenantId: string): Promise<PrivacyInfo
     connectionDays: tenant.retentionConnectionDays,
     auditDays: tenant.retentionAuditDays,
     inactiveDeviceDays: tenant.retentionInactiveDeviceDays,
+    alarmDays: tenant.retentionAlarmDays,
+    trackHours: tenant.retentionTrackHours,
   };
   const categories: PrivacyCategory[] = CATEGORIES.map((c) => ({
     key: c.key,
     fields: c.fields,
-    retention: c.retention === null ? null : retention[c.retention],
+    ...(c.retention === 'trackHours'
+      ? { retention: null, retentionHours: retention.trackHours }
+      : { retention: c.retention === null ? null : retention[c.retention] }),
     visibleTo: [...(PERMISSION_MATRIX[c.permission] as readonly Role[])],
   }));
   return { tenantName: tenant.name, retention, categories };
@@ -182,8 +209,51 @@ export async function exportUserData(
     )
     .orderBy(asc(auditLog.seq));
 
+  const [alarmRows, availabilityRows, pointRows] = await Promise.all([
+    db
+      .select({ alarm: alarms, mine: alarmRecipients })
+      .from(alarmRecipients)
+      .innerJoin(alarms, eq(alarms.id, alarmRecipients.alarmId))
+      .where(and(eq(alarmRecipients.tenantId, tenantId), eq(alarmRecipients.userId, userId)))
+      .orderBy(asc(alarms.createdAt)),
+    db
+      .select()
+      .from(memberAvailability)
+      .where(and(eq(memberAvailability.tenantId, tenantId), eq(memberAvailability.userId, userId))),
+    db
+      .select()
+      .from(positionPoints)
+      .where(and(eq(positionPoints.tenantId, tenantId), eq(positionPoints.userId, userId)))
+      .orderBy(asc(positionPoints.recordedAt)),
+  ]);
+  const availability = availabilityRows[0];
+
   return {
     exportedAt: new Date().toISOString(),
+    alarms: alarmRows.map(({ alarm, mine }) => ({
+      alarmId: alarm.id,
+      keyword: alarm.keyword,
+      createdAt: alarm.createdAt.toISOString(),
+      sentAt: mine.sentAt.toISOString(),
+      deliveredAt: iso(mine.deliveredAt),
+      readAt: iso(mine.readAt),
+      response: mine.response,
+      etaMinutes: mine.etaMinutes,
+      respondedAt: iso(mine.respondedAt),
+    })),
+    availability: availability
+      ? {
+          status: availability.status,
+          until: iso(availability.until),
+          weeklyPlan: availability.schedule ?? [],
+        }
+      : null,
+    positions: pointRows.map((p) => ({
+      lat: p.lat,
+      lon: p.lon,
+      accuracyM: p.accuracyM,
+      recordedAt: p.recordedAt.toISOString(),
+    })),
     account: {
       id: user.id,
       tenantId: user.tenantId,

@@ -17,7 +17,12 @@ export default async function retentionJob(app: FastifyInstance) {
       .then((results) => {
         const changed = results.filter(
           (r) =>
-            r.connectionsDeleted + r.auditRecordsDeleted + r.devicesSignedOut + r.devicesDeleted >
+            r.connectionsDeleted +
+              r.auditRecordsDeleted +
+              r.devicesSignedOut +
+              r.devicesDeleted +
+              r.positionPointsDeleted +
+              r.alarmsDeleted >
             0,
         );
         if (changed.length > 0) app.log.info({ retention: changed }, 'retention applied');

@@ -1,12 +1,16 @@
-import { and, eq, isNotNull, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import {
+  alarmRecipients,
+  alarms,
   auditLog,
   authChallenges,
   connections,
   devices,
   loginThrottle,
+  memberPositions,
   oneTimeLinks,
+  positionPoints,
   tenants,
 } from '../../db/schema.ts';
 import type { DomainBus } from '../../lib/bus.ts';
@@ -25,6 +29,8 @@ export interface RetentionResult {
   auditRecordsDeleted: number;
   devicesSignedOut: number;
   devicesDeleted: number;
+  positionPointsDeleted: number;
+  alarmsDeleted: number;
 }
 
 async function deleteInBatches(run: () => Promise<number>): Promise<number> {
@@ -113,17 +119,66 @@ export async function applyRetention(
       ),
     );
 
+    const trackCutoff = new Date(now.getTime() - tenant.retentionTrackHours * 3600_000);
+    const positionPointsDeleted = await deleteInBatches(async () =>
+      affectedRows(
+        await db
+          .delete(positionPoints)
+          .where(
+            and(eq(positionPoints.tenantId, tenant.id), lt(positionPoints.recordedAt, trackCutoff)),
+          )
+          .limit(BATCH),
+      ),
+    );
+    await db
+      .delete(memberPositions)
+      .where(
+        and(eq(memberPositions.tenantId, tenant.id), lt(memberPositions.recordedAt, trackCutoff)),
+      );
+
+    const alarmCutoff = new Date(now.getTime() - tenant.retentionAlarmDays * DAY_MS);
+    const alarmsDeleted = await deleteInBatches(async () => {
+      const old = await db
+        .select({ id: alarms.id })
+        .from(alarms)
+        .where(and(eq(alarms.tenantId, tenant.id), lt(alarms.createdAt, alarmCutoff)))
+        .limit(BATCH);
+      if (old.length === 0) return 0;
+      const ids = old.map((a) => a.id);
+      await db
+        .delete(alarmRecipients)
+        .where(and(eq(alarmRecipients.tenantId, tenant.id), inArray(alarmRecipients.alarmId, ids)));
+      return affectedRows(
+        await db.delete(alarms).where(and(eq(alarms.tenantId, tenant.id), inArray(alarms.id, ids))),
+      );
+    });
+
     const result = {
       tenantId: tenant.id,
       connectionsDeleted,
       auditRecordsDeleted,
       devicesSignedOut,
       devicesDeleted,
+      positionPointsDeleted,
+      alarmsDeleted,
     };
-    if (connectionsDeleted + auditRecordsDeleted + devicesDeleted > 0) {
+    if (
+      connectionsDeleted +
+        auditRecordsDeleted +
+        devicesDeleted +
+        positionPointsDeleted +
+        alarmsDeleted >
+      0
+    ) {
       await recordAudit(db, tenant.id, {
         action: 'retention.applied',
-        details: { connectionsDeleted, auditRecordsDeleted, devicesDeleted },
+        details: {
+          connectionsDeleted,
+          auditRecordsDeleted,
+          devicesDeleted,
+          positionPointsDeleted,
+          alarmsDeleted,
+        },
       });
     }
     results.push(result);

@@ -17,6 +17,8 @@ export function toTenant(row: TenantRow): Tenant {
     retentionConnectionDays: row.retentionConnectionDays,
     retentionAuditDays: row.retentionAuditDays,
     retentionInactiveDeviceDays: row.retentionInactiveDeviceDays,
+    retentionTrackHours: row.retentionTrackHours,
+    retentionAlarmDays: row.retentionAlarmDays,
   };
 }
 

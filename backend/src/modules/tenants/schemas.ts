@@ -19,6 +19,8 @@ export const RETENTION_BOUNDS = {
   retentionConnectionDays: { minimum: 1, maximum: 3650 },
   retentionAuditDays: { minimum: 30, maximum: 3650 },
   retentionInactiveDeviceDays: { minimum: 1, maximum: 3650 },
+  retentionTrackHours: { minimum: 1, maximum: 24 * 90 },
+  retentionAlarmDays: { minimum: 7, maximum: 3650 },
 } as const;
 
 export const Tenant = Type.Object({
@@ -29,6 +31,8 @@ export const Tenant = Type.Object({
   retentionConnectionDays: Type.Integer(),
   retentionAuditDays: Type.Integer(),
   retentionInactiveDeviceDays: Type.Integer(),
+  retentionTrackHours: Type.Integer(),
+  retentionAlarmDays: Type.Integer(),
 });
 export type Tenant = Static<typeof Tenant>;
 
@@ -40,6 +44,8 @@ export const TenantWithCount = Type.Object({
   retentionConnectionDays: Type.Integer(),
   retentionAuditDays: Type.Integer(),
   retentionInactiveDeviceDays: Type.Integer(),
+  retentionTrackHours: Type.Integer(),
+  retentionAlarmDays: Type.Integer(),
   userCount: Type.Integer(),
 });
 export type TenantWithCount = Static<typeof TenantWithCount>;
@@ -53,6 +59,8 @@ export const TenantPatchBody = Type.Object(
     retentionInactiveDeviceDays: Type.Optional(
       Type.Integer(RETENTION_BOUNDS.retentionInactiveDeviceDays),
     ),
+    retentionTrackHours: Type.Optional(Type.Integer(RETENTION_BOUNDS.retentionTrackHours)),
+    retentionAlarmDays: Type.Optional(Type.Integer(RETENTION_BOUNDS.retentionAlarmDays)),
   },
   { additionalProperties: false },
 );

@@ -69,6 +69,8 @@ const SETTINGS = [
   'retentionConnectionDays',
   'retentionAuditDays',
   'retentionInactiveDeviceDays',
+  'retentionTrackHours',
+  'retentionAlarmDays',
 ] as const;
 
 /**

@@ -45,6 +45,8 @@ describe('GET /api/tenant', () => {
         retentionConnectionDays: 90,
         retentionAuditDays: 730,
         retentionInactiveDeviceDays: 180,
+        retentionTrackHours: 24,
+        retentionAlarmDays: 365,
       });
     }
     expect((await apiAs(t.app, null)('GET', '/api/tenant')).statusCode).toBe(401);
