@@ -74,6 +74,10 @@ describe('raising an alarm in the browser', () => {
     await dispatcher.getByTestId('recovery-saved').click();
 
     await dispatcher.getByTestId('nav-dispatch').click();
+    // Dispatch sees who is not available before sending.
+    await expect
+      .poll(() => dispatcher.getByTestId('dispatch-availability').innerText())
+      .toMatch(/Jonas Weber\s*Unavailable/);
     await dispatcher.getByTestId('dispatch-template-search').fill('B3');
     await dispatcher.getByTestId('dispatch-template-B3 – Wohnungsbrand').click();
     expect(await dispatcher.getByTestId('dispatch-keyword').inputValue()).toBe(
@@ -174,5 +178,11 @@ describe('raising an alarm in the browser', () => {
     const planned = dispatcher.getByTestId('schedule-row');
     await planned.waitFor();
     expect(await planned.innerText()).toMatch(/Probealarm Samstag.*Sat 12:00/s);
+
+    // Jonas is back: dispatch sees it live, without reloading.
+    await jonas.getByTestId('availability-available').click();
+    await expect
+      .poll(() => dispatcher.getByTestId('dispatch-availability').innerText())
+      .not.toContain('Jonas Weber');
   });
 });

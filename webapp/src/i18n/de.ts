@@ -420,6 +420,8 @@ export const de: Messages = {
     available: 'Verfügbar',
     limited: 'Eingeschränkt',
     unavailable: 'Nicht verfügbar',
+    titleDispatch: 'Verfügbarkeit jetzt',
+    summary: '{available} von {total} Mitgliedern verfügbar',
     plan: 'Wochenplan',
     from: 'Von',
     to: 'Bis',

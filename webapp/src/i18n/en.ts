@@ -411,6 +411,8 @@ export const en = {
     available: 'Available',
     limited: 'Limited',
     unavailable: 'Unavailable',
+    titleDispatch: 'Availability now',
+    summary: '{available} of {total} members available',
     plan: 'Weekly plan',
     from: 'From',
     to: 'To',
