@@ -193,8 +193,10 @@ export const useAlarmStore = defineStore('alarms', () => {
     for (const change of delta.recipients) {
       const row = byId.get(change.userId);
       if (!row) {
-        unknown = change.displayName === undefined;
-        if (!unknown) byId.set(change.userId, change as (typeof board.recipients)[number]);
+        // A full row (from an update that added members) is taken as it is; a partial one
+        // for a member this board does not know means it is out of date: reload once.
+        if (change.displayName === undefined) unknown = true;
+        else byId.set(change.userId, change as (typeof board.recipients)[number]);
         continue;
       }
       byId.set(change.userId, {

@@ -183,6 +183,14 @@ describe('raising and answering an alarm', () => {
       .where(eq(alarmRecipients.userId, members.Anna!.id));
     expect(second!.deliveredAt).toEqual(first!.deliveredAt);
     expect(doraGot).toBe(false);
+    // A repeated ack, or one from a member who was not alerted, changes nothing on the board.
+    let boardEvents = 0;
+    dispatchSocket.on('alarm.board', () => (boardEvents += 1));
+    await emitAck(doraSocket, 'alarm.ack', { alarmId: alarm.alarm.id });
+    await emitAck(anna, 'alarm.ack', { alarmId: alarm.alarm.id });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(boardEvents).toBe(0);
+    dispatchSocket.off('alarm.board');
   });
 
   it('answers are idempotent, update the board live and count toward requirements', async () => {

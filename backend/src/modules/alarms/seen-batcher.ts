@@ -66,21 +66,25 @@ export class SeenBatcher {
         }
       };
       try {
+        const changed: string[] = [];
         for (let i = 0; i < userIds.length; i += 1000) {
-          await markSeen(
-            this.app,
-            batch.tenantId,
-            batch.alarmId,
-            userIds.slice(i, i + 1000),
-            batch.what,
-            batch.at,
+          changed.push(
+            ...(await markSeen(
+              this.app,
+              batch.tenantId,
+              batch.alarmId,
+              userIds.slice(i, i + 1000),
+              batch.what,
+              batch.at,
+            )),
           );
         }
         settle('resolve');
+        if (changed.length === 0) continue;
         const at = batch.at.toISOString();
         emitBoardDelta(this.app, batch.tenantId, {
           alarmId: batch.alarmId,
-          recipients: userIds.map((userId) =>
+          recipients: changed.map((userId) =>
             batch.what === 'delivered'
               ? { userId, deliveredAt: at }
               : { userId, readAt: at, deliveredAt: at },

@@ -643,7 +643,11 @@ export async function myAlarm(
   return toSummary(await findAlarm(app.db, tenantId, alarmId), mine);
 }
 
-/** Marks delivery or reading; only the first time counts. Unknown alarms change nothing. */
+/**
+ * Marks delivery or reading; only the first time counts. Returns the members whose row
+ * changed, so only real changes reach the board (acks for alarms a member was not
+ * alerted for, or repeated ones, change nothing and announce nothing).
+ */
 export async function markSeen(
   app: FastifyInstance,
   tenantId: string,
@@ -651,22 +655,38 @@ export async function markSeen(
   userIds: string[],
   what: 'delivered' | 'read',
   at: Date,
-): Promise<void> {
-  if (userIds.length === 0) return;
-  const where = and(
-    eq(alarmRecipients.tenantId, tenantId),
-    eq(alarmRecipients.alarmId, alarmId),
-    inArray(alarmRecipients.userId, userIds),
-  );
-  if (what === 'delivered') {
-    await app.db
+): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const column = what === 'delivered' ? alarmRecipients.deliveredAt : alarmRecipients.readAt;
+  return app.db.transaction(async (tx) => {
+    const unseen = await tx
+      .select({ userId: alarmRecipients.userId })
+      .from(alarmRecipients)
+      .where(
+        and(
+          eq(alarmRecipients.tenantId, tenantId),
+          eq(alarmRecipients.alarmId, alarmId),
+          inArray(alarmRecipients.userId, userIds),
+          isNull(column),
+        ),
+      )
+      .for('update');
+    const changed = unseen.map((r) => r.userId);
+    if (changed.length === 0) return [];
+    await tx
       .update(alarmRecipients)
-      .set({ deliveredAt: at })
-      .where(and(where, isNull(alarmRecipients.deliveredAt)));
-  } else {
-    await app.db
-      .update(alarmRecipients)
-      .set({ readAt: at, deliveredAt: sql`COALESCE(${alarmRecipients.deliveredAt}, ${at})` })
-      .where(and(where, isNull(alarmRecipients.readAt)));
-  }
+      .set(
+        what === 'delivered'
+          ? { deliveredAt: at }
+          : { readAt: at, deliveredAt: sql`COALESCE(${alarmRecipients.deliveredAt}, ${at})` },
+      )
+      .where(
+        and(
+          eq(alarmRecipients.tenantId, tenantId),
+          eq(alarmRecipients.alarmId, alarmId),
+          inArray(alarmRecipients.userId, changed),
+        ),
+      );
+    return changed;
+  });
 }
