@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, totp } from '../support/browser.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { startDemo, type DemoSite } from '../support/demo.ts';
 
 /**
  * The service worker side of Web Push in real Chromium: a push carrying only an opaque
@@ -10,51 +8,19 @@ import { startServer, type RunningServer } from '../support/server.ts';
  * worker fetch the content with the device's token and show a notification with the
  * alarm's keyword and answer actions.
  */
-let server: RunningServer;
-let browser: Browser;
-let password: string;
-const contexts: BrowserContext[] = [];
+let site: DemoSite;
 
 beforeAll(async () => {
-  server = await startServer({ env: { NODE_ENV: 'development', DEMO_DATA: 'true' } });
-  password = /Password for all of them:\s*(\S+)/.exec(server.stdout())![1]!;
-  browser = await launchChromium();
+  site = await startDemo();
 });
-afterAll(async () => {
-  for (const c of contexts) await c.close();
-  await browser?.close();
-  await server?.stop();
-});
-
-async function open(locale: string): Promise<Page> {
-  const context = await browser.newContext({ locale });
-  contexts.push(context);
-  return context.newPage();
-}
-
-async function signIn(page: Page, email: string) {
-  await page.goto(server.url);
-  await page.getByTestId('login-email').fill(email);
-  await page.getByTestId('login-password').fill(password);
-  await page.getByTestId('login-submit').click();
-}
+afterAll(async () => site?.close());
 
 describe('alarm push in the service worker', () => {
-  it('shows the alarm fetched after authentication, from an id-only push', async () => {
-    const dispatcher = await open('en-US');
-    await signIn(dispatcher, 'dispatcher@musterstadt.example');
-    const secret = (await dispatcher.getByTestId('totp-secret').innerText()).replace(/\s+/g, '');
-    await dispatcher.getByTestId('totp-code').fill(totp(secret));
-    await dispatcher.getByTestId('totp-confirm').click();
-    await dispatcher.getByTestId('recovery-saved').click();
-    await dispatcher.getByTestId('nav-dispatch').waitFor();
-    const token = await dispatcher.evaluate(
-      () =>
-        (JSON.parse(localStorage.getItem('trupp.session')!) as { accessToken: string }).accessToken,
-    );
+  it('shows the alarm fetched after authentication, from an id-only push, and answers from it', async () => {
+    const { token } = await site.dispatcher();
 
-    const member = await open('de-DE');
-    await member.context().grantPermissions(['notifications'], { origin: server.url });
+    const member = await site.open('de-DE');
+    await member.context().grantPermissions(['notifications'], { origin: site.server.url });
     const cdp = await member.context().newCDPSession(member);
     const registrations = new Map<string, string>();
     cdp.on('ServiceWorker.workerRegistrationUpdated', (event) => {
@@ -63,14 +29,14 @@ describe('alarm push in the service worker', () => {
       }
     });
     await cdp.send('ServiceWorker.enable');
-    await signIn(member, 'member@musterstadt.example');
+    await site.signIn(member, 'member');
     await member.getByTestId('push-settings').waitFor();
     await member.evaluate(async () => {
       await navigator.serviceWorker.ready;
     });
-    await expect.poll(() => registrations.get(`${server.url}/`)).toBeTruthy();
+    await expect.poll(() => registrations.get(`${site.server.url}/`)).toBeTruthy();
 
-    const raised = await fetch(`${server.url}/api/alarms`, {
+    const raised = await fetch(`${site.server.url}/api/alarms`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -83,8 +49,8 @@ describe('alarm push in the service worker', () => {
     const alarmId = ((await raised.json()) as { alarm: { id: string } }).alarm.id;
 
     await cdp.send('ServiceWorker.deliverPushMessage', {
-      origin: server.url,
-      registrationId: registrations.get(`${server.url}/`)!,
+      origin: site.server.url,
+      registrationId: registrations.get(`${site.server.url}/`)!,
       data: JSON.stringify({ type: 'alarm', id: alarmId }),
     });
     const shown = async () =>
@@ -108,5 +74,44 @@ describe('alarm push in the service worker', () => {
       actions: ['coming', 'not_coming'],
     });
     expect(notification!.body).toContain('Person eingeklemmt');
+
+    // Tapping "Coming" on the notification answers from the service worker with the
+    // device's token. DevTools cannot click a notification, so the worker gets the click
+    // as a notificationclick event on the notification it showed.
+    const [worker] = member.context().serviceWorkers();
+    expect(worker).toBeTruthy();
+    await worker!.evaluate(async () => {
+      const scope = self as unknown as {
+        registration: ServiceWorkerRegistration;
+        dispatchEvent(event: Event): boolean;
+      };
+      const [shownNotification] = await scope.registration.getNotifications();
+      const NotificationEventCtor = (
+        globalThis as unknown as {
+          NotificationEvent: new (type: string, init: object) => Event;
+        }
+      ).NotificationEvent;
+      scope.dispatchEvent(
+        new NotificationEventCtor('notificationclick', {
+          notification: shownNotification,
+          action: 'coming',
+        }),
+      );
+    });
+    await expect
+      .poll(
+        async () =>
+          (
+            await site.api<{ recipients: Array<{ displayName: string; response: string | null }> }>(
+              token,
+              'GET',
+              `/api/alarms/${alarmId}`,
+            )
+          ).recipients.find((r) => r.displayName === 'Max Mustermann')?.response,
+        { timeout: 5000 },
+      )
+      .toBe('coming');
+    // The notification is gone once answered.
+    await expect.poll(shown).toHaveLength(0);
   });
 });

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, totp } from '../support/browser.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { startDemo, type DemoSite } from '../support/demo.ts';
 
 /**
  * Must show 1 of the alarms issue: the dispatcher (context 1) raises an alarm from a
@@ -9,69 +7,42 @@ import { startServer, type RunningServer } from '../support/server.ts';
  * and answers "coming"; the dispatcher's board shows the answer and the requirement
  * count within a second; a member who set "unavailable" (context 3) is not alerted.
  */
-let server: RunningServer;
-let browser: Browser;
-let password: string;
-const contexts: BrowserContext[] = [];
+let site: DemoSite;
 
 beforeAll(async () => {
-  server = await startServer({ env: { NODE_ENV: 'development', DEMO_DATA: 'true' } });
-  password = /Password for all of them:\s*(\S+)/.exec(server.stdout())![1]!;
-  browser = await launchChromium();
+  site = await startDemo();
 });
-afterAll(async () => {
-  for (const c of contexts) await c.close();
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(async () => site?.close());
 
-async function open(locale: string): Promise<Page> {
-  const context = await browser.newContext({ locale, viewport: { width: 1100, height: 900 } });
-  contexts.push(context);
-  return context.newPage();
-}
-
-async function signIn(page: Page, email: string) {
-  await page.goto(server.url);
-  await page.getByTestId('login-email').fill(email);
-  await page.getByTestId('login-password').fill(password);
-  await page.getByTestId('login-submit').click();
-}
+const VIEWPORT = { viewport: { width: 1100, height: 900 } };
 
 describe('raising an alarm in the browser', () => {
   it('reaches the member full screen; the answer is on the board within a second', async () => {
     // Context 3: Jonas (Gruppe 1) is on holiday and says so with one tap.
-    const jonas = await open('de-DE');
-    await signIn(jonas, 'jonas.weber@musterstadt.example');
+    const jonas = await site.open('de-DE', VIEWPORT);
+    await site.signIn(jonas, 'jonas.weber');
     await jonas.getByTestId('availability-unavailable').click();
     await expect
       .poll(() => jonas.getByTestId('availability-unavailable').getAttribute('aria-checked'))
       .toBe('true');
 
     // Context 2: Max (Gruppe 1, Atemschutz) has the app open.
-    const max = await open('de-DE');
-    await signIn(max, 'member@musterstadt.example');
+    const max = await site.open('de-DE', VIEWPORT);
+    await site.signIn(max, 'member');
     await max.getByTestId('availability').waitFor();
 
     // Context 4: Tim (Löschzug 2, not alerted by B3) shares his position near the incident.
-    const timContext = await browser.newContext({
-      locale: 'de-DE',
+    const tim = await site.open('de-DE', {
+      ...VIEWPORT,
       geolocation: { latitude: 51.165, longitude: 10.455, accuracy: 20 },
       permissions: ['geolocation'],
     });
-    contexts.push(timContext);
-    const tim = await timContext.newPage();
-    await signIn(tim, 'tim.becker@musterstadt.example');
+    await site.signIn(tim, 'tim.becker');
     await tim.getByTestId('position-start').click();
     await tim.getByTestId('position-stop').waitFor();
 
     // Context 1: the dispatcher enrols TOTP at first sign-in.
-    const dispatcher = await open('en-US');
-    await signIn(dispatcher, 'dispatcher@musterstadt.example');
-    const secret = (await dispatcher.getByTestId('totp-secret').innerText()).replace(/\s+/g, '');
-    await dispatcher.getByTestId('totp-code').fill(totp(secret));
-    await dispatcher.getByTestId('totp-confirm').click();
-    await dispatcher.getByTestId('recovery-saved').click();
+    const { page: dispatcher } = await site.dispatcher('en-US', VIEWPORT);
 
     await dispatcher.getByTestId('nav-dispatch').click();
     // Dispatch sees who is not available before sending.

@@ -1,30 +1,24 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { io, type Socket } from 'socket.io-client';
-import { launchChromium } from '../support/browser.ts';
-import { repoRoot, startServer, type RunningServer } from '../support/server.ts';
+import { startDemo, type DemoSite } from '../support/demo.ts';
+import { repoRoot } from '../support/server.ts';
 
 /**
  * The map renders the embedded basemap in real Chromium (WebGL through SwiftShader) and
  * the page requests nothing from any other origin.
  */
-let server: RunningServer;
-let browser: Browser;
-let password: string;
+let site: DemoSite;
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  server = await startServer({ env: { DEMO_DATA: 'true' } });
-  password = /Password for all of them:\s*(\S+)/.exec(server.stdout())![1]!;
-  browser = await launchChromium();
+  site = await startDemo();
 });
 afterAll(async () => {
   for (const s of sockets) s.close();
-  await browser?.close();
-  await server?.stop();
+  await site?.close();
 });
 
 /** How many pixels are within a small distance of a colour. */
@@ -45,11 +39,8 @@ function countColour(png: PNG, hex: string): number {
 
 describe('map', () => {
   it('shows land and sea and members moving live, from our own server only', async () => {
-    const context = await browser.newContext({
-      locale: 'en-US',
-      viewport: { width: 1200, height: 800 },
-    });
-    const page = await context.newPage();
+    const server = site.server;
+    const page = await site.open('en-US', { viewport: { width: 1200, height: 800 } });
     const foreign: string[] = [];
     page.on('request', (request) => {
       const url = request.url();
@@ -62,10 +53,7 @@ describe('map', () => {
         ranges.push(request.headers().range ?? 'none');
     });
 
-    await page.goto(server.url);
-    await page.getByTestId('login-email').fill('lead@musterstadt.example');
-    await page.getByTestId('login-password').fill(password);
-    await page.getByTestId('login-submit').click();
+    await site.signIn(page, 'lead');
     await page.getByTestId('nav-map').click();
     await page.locator('[data-testid="map"][data-loaded="true"]').waitFor({ timeout: 30_000 });
 
@@ -85,19 +73,8 @@ describe('map', () => {
     // Three members share their positions; the lead sees them move live.
     const members = await Promise.all(
       ['member', 'jonas.weber', 'sophie.wagner'].map(async (local, i) => {
-        const login = await fetch(`${server.url}/api/auth/login`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ email: `${local}@musterstadt.example`, password }),
-        });
-        const answer = (await login.json()) as { session?: { accessToken: string } };
-        if (!answer.session) throw new Error(`sign-in of ${local}: ${JSON.stringify(answer)}`);
-        const token = answer.session.accessToken;
-        await fetch(`${server.url}/api/me/position-sharing`, {
-          method: 'PUT',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ on: true }),
-        });
+        const token = await site.login(local);
+        await site.api(token, 'PUT', '/api/me/position-sharing', { on: true });
         const socket = io(server.url, { transports: ['websocket'], auth: { token } });
         await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
         const report = (lat: number, lon: number) =>
@@ -135,11 +112,7 @@ describe('map', () => {
       await page.getByTestId('map').screenshot(),
     );
     // Stopping sharing removes the marker at once.
-    await fetch(`${server.url}/api/me/position-sharing`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${members[2]!.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ on: false }),
-    });
+    await site.api(members[2]!.token, 'PUT', '/api/me/position-sharing', { on: false });
     await expect.poll(() => markers.count()).toBe(2);
     expect(foreign).toEqual([]);
   });
