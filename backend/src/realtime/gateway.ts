@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Server, Socket } from 'socket.io';
 import { Ajv, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import { ERROR_CATALOGUE, roleHas, type SocketAck } from '@trupp/shared';
 import type { Static, TSchema } from 'typebox';
 import { appError } from '../errors.ts';
@@ -56,6 +57,12 @@ interface Registered {
 export const boardRoom = (tenantId: string): string => `board:${tenantId}`;
 export const userRoom = (userId: string): string => `user:${userId}`;
 
+/** Socket payloads are checked like request bodies, formats (date-time, uri …) included. */
+function withFormats(ajv: Ajv): Ajv {
+  addFormats.default(ajv);
+  return ajv;
+}
+
 /** Client events per socket per second before RATE_LIMITED (burst = twice that). */
 const EVENTS_PER_SECOND = 20;
 
@@ -78,12 +85,14 @@ export function assertAccess(auth: AuthContext, access: Exclude<UserAccess, 'pub
 export class Realtime {
   readonly #events = new Map<string, Registered>();
   readonly #sources = new Map<string, SyncSource>();
-  readonly #ajv = new Ajv({
-    coerceTypes: false,
-    removeAdditional: true,
-    useDefaults: true,
-    strict: false,
-  });
+  readonly #ajv = withFormats(
+    new Ajv({
+      coerceTypes: false,
+      removeAdditional: true,
+      useDefaults: true,
+      strict: false,
+    }),
+  );
 
   constructor(readonly io: Server) {}
 

@@ -83,6 +83,13 @@ describe('last known positions and area targets', () => {
     expect(
       await socket.timeout(5000).emitWithAck('position.report', { lat: 91, lon: 0, accuracy: 5 }),
     ).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect(
+      await socket.timeout(5000).emitWithAck('position.report', {
+        ...NEAR,
+        accuracy: 5,
+        recordedAt: 'yesterday',
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
 
     // Stopping ends reporting and deletes the last position.
     await api('PUT', '/api/me/position-sharing', { on: false });
