@@ -48,6 +48,7 @@ export interface SyncSource {
 }
 
 interface Registered {
+  schema: TSchema;
   validate: ValidateFunction;
   access: Exclude<UserAccess, 'public'>;
   handler: (ctx: EventContext, payload: unknown) => Promise<unknown>;
@@ -104,10 +105,16 @@ export class Realtime {
   ): void {
     if (this.#events.has(event)) throw new Error(`socket event ${event} registered twice`);
     this.#events.set(event, {
+      schema: options.schema,
       validate: this.#ajv.compile(options.schema),
       access: options.access,
       handler: handler as Registered['handler'],
     });
+  }
+
+  /** Every registered client event with its payload schema (for tests that walk them all). */
+  events(): Array<{ event: string; schema: TSchema }> {
+    return [...this.#events].map(([event, r]) => ({ event, schema: r.schema }));
   }
 
   registerSyncSource(name: string, source: SyncSource): void {

@@ -389,6 +389,12 @@ export function invalidBodies(schema: Schema, valid: Json): InvalidVariant[] {
             ? 'not-an-object'
             : 'not-a-number';
     variants.push({ label: `wrong type ${key}`, body: { ...valid, [key]: wrong } });
+    if (type === 'string' && typeof sub.format === 'string') {
+      variants.push({
+        label: `bad ${sub.format} ${key}`,
+        body: { ...valid, [key]: 'not-a-value' },
+      });
+    }
     if (type === 'string') {
       const max = typeof sub.maxLength === 'number' ? sub.maxLength : null;
       if (max !== null) {
