@@ -18,6 +18,15 @@ export interface DomainEvents {
     /** The members newly alerted by this change (raised, escalated, targets added). */
     alertedUserIds: string[];
   };
+  /** After a member's position report was accepted and stored as their last position. */
+  'position.accepted': {
+    tenantId: string;
+    userId: string;
+    lat: number;
+    lon: number;
+    accuracyM: number;
+    recordedAt: Date;
+  };
 }
 
 export class DomainBus {

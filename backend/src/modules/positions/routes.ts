@@ -326,6 +326,14 @@ const positionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         accuracyM: values.accuracyM,
         recordedAt: recordedAt.toISOString(),
       } satisfies MemberPosition);
+      app.bus.emit('position.accepted', {
+        tenantId: auth.tenantId,
+        userId: auth.userId,
+        lat: values.lat,
+        lon: values.lon,
+        accuracyM: values.accuracyM,
+        recordedAt,
+      });
       return { stored: true };
     },
   );
