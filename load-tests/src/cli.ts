@@ -2,6 +2,9 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { DEFAULT_DATABASE_SERVER, repoRoot } from './lib/system.ts';
 import { alarmFanout } from './scenarios/alarm-fanout.ts';
+import { runSfuScenario, SFU_SCENARIOS, SFU_USAGE } from './sfu-cli.ts';
+import { POSITIONS_USAGE, runPositionsCli } from './positions-cli.ts';
+import { PTT_USAGE, runPttCli } from './ptt-cli.ts';
 
 /**
  * `npm run bench -- <scenario> [options]` (see load-tests/README.md and BENCH.md).
@@ -9,7 +12,24 @@ import { alarmFanout } from './scenarios/alarm-fanout.ts';
  */
 const USAGE = `usage: npm run bench -- alarm-fanout [--devices 10000] [--swarm 4] [--json]
          [--url http://host:port --database-url mysql://… [--server-pid PID]]
-         [--database-server mysql://root@127.0.0.1:3306/] [--timeout-ms 30000] [--cpu-prof]`;
+         [--database-server mysql://root@127.0.0.1:3306/] [--timeout-ms 30000] [--cpu-prof]
+${SFU_USAGE}
+${POSITIONS_USAGE}
+${PTT_USAGE}`;
+
+// The SFU scenarios have options of their own (sfu-cli.ts).
+if (SFU_SCENARIOS.includes(process.argv[2] ?? '')) {
+  await runSfuScenario(process.argv.slice(2));
+  process.exit(0);
+}
+if (process.argv[2] === 'ptt-floor') {
+  await runPttCli(process.argv.slice(2));
+  process.exit(0);
+}
+if (process.argv[2] === 'positions') {
+  await runPositionsCli(process.argv.slice(2));
+  process.exit(0);
+}
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

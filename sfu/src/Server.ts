@@ -3,10 +3,13 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { Channel } from './Channel.ts';
 import type { SfuConfig } from './config.ts';
-import { sfuError } from './errors.ts';
+import { SFU_ERRORS, SfuError, sfuError } from './errors.ts';
 import type { Participant } from './Participant.ts';
+import { prepareRecordingDirectory } from './Recorder.ts';
 import type {
   ConsumerInfo,
+  RecordingOptions,
+  SfuApi,
   SfuMethod,
   SfuNotification,
   SfuRequest,
@@ -40,7 +43,7 @@ export interface ServerOptions {
  * re-created on the least loaded running worker and announced with `channel.reset` so
  * the backend can tell participants to reconnect.
  */
-export class Server {
+export class Server implements SfuApi {
   readonly #config: SfuConfig;
   readonly #log: Logger;
   readonly #notify: (notification: SfuNotification) => void;
@@ -50,6 +53,8 @@ export class Server {
   readonly #creating = new Map<string, Promise<Channel>>();
   /** Channels being moved off a dead worker. */
   readonly #resetting = new Set<string>();
+  /** Recordings still writing; `shutdown()` waits for them. */
+  readonly #recordings = new Set<Promise<void>>();
   #closed = false;
 
   private constructor(options: ServerOptions) {
@@ -97,7 +102,10 @@ export class Server {
     const result: SfuResponse<SfuMethod> = await (() => {
       switch (m.method) {
         case 'createChannel':
-          return this.createChannel(m.channelId);
+          return this.createChannel(
+            m.channelId,
+            m.recording === undefined ? {} : { recording: m.recording },
+          );
         case 'closeChannel':
           return { closed: this.closeChannel(m.channelId) };
         case 'join':
@@ -128,9 +136,15 @@ export class Server {
         case 'resumeConsumer':
           return this.resumeConsumer(m.channelId, m.participantId, m.consumerId);
         case 'grantFloor':
-          return this.grantFloor(m.channelId, m.producerId);
+          return this.grantFloor(
+            m.channelId,
+            m.producerId,
+            m.talker === undefined ? {} : { talker: m.talker },
+          );
         case 'releaseFloor':
           return this.releaseFloor(m.channelId);
+        case 'setRecording':
+          return this.setRecording(m.channelId, m.recording);
         case 'stats':
           return this.stats();
       }
@@ -140,12 +154,34 @@ export class Server {
 
   /**
    * Creates the channel (one router) if it does not exist yet; concurrent calls share
-   * one creation.
-   * @throws SfuError SFU_CLOSED, SFU_NO_WORKER
+   * one creation. `recording`, when given, is applied as by `setRecording()` (also to an
+   * existing channel).
+   * @throws SfuError SFU_CLOSED, SFU_NO_WORKER, SFU_BAD_RECORDING_DIRECTORY
    */
-  async createChannel(channelId: string): Promise<SfuResponse<'createChannel'>> {
+  async createChannel(
+    channelId: string,
+    options: { recording?: RecordingOptions | null } = {},
+  ): Promise<SfuResponse<'createChannel'>> {
+    if (options.recording) await prepareRecordingDirectory(options.recording.directory);
     const channel = await this.#getOrCreateChannel(channelId);
+    if (options.recording !== undefined) await channel.setRecording(options.recording);
     return { channelId, rtpCapabilities: channel.router.rtpCapabilities };
+  }
+
+  /**
+   * Records the channel's transmissions into `recording.directory` (created if missing):
+   * each floor holder's turn becomes one Ogg Opus file, announced by `recording.finished`
+   * when it ends. Applies at once to a turn in progress; `null` stops recording.
+   * @throws SfuError SFU_BAD_RECORDING_DIRECTORY, SFU_CHANNEL_NOT_FOUND, SFU_CHANNEL_RESETTING
+   */
+  async setRecording(
+    channelId: string,
+    recording: RecordingOptions | null,
+  ): Promise<SfuResponse<'setRecording'>> {
+    const channel = this.#channel(channelId);
+    if (recording) await prepareRecordingDirectory(recording.directory);
+    await channel.setRecording(recording ? { directory: recording.directory } : null);
+    return { recording: recording !== null };
   }
 
   /** Idempotent. */
@@ -235,12 +271,18 @@ export class Server {
     const entry = this.#participant(channelId, participantId).transport(transportId);
     if (entry.kind === 'webrtc') {
       if (!parameters.dtlsParameters) throw sfuError('SFU_BAD_TRANSPORT_PARAMETERS');
-      await entry.transport.connect({ dtlsParameters: parameters.dtlsParameters });
+      await badInputAs(
+        'SFU_BAD_TRANSPORT_PARAMETERS',
+        entry.transport.connect({ dtlsParameters: parameters.dtlsParameters }),
+      );
     } else {
       if (parameters.ip === undefined || parameters.port === undefined) {
         throw sfuError('SFU_BAD_TRANSPORT_PARAMETERS');
       }
-      await entry.transport.connect({ ip: parameters.ip, port: parameters.port });
+      await badInputAs(
+        'SFU_BAD_TRANSPORT_PARAMETERS',
+        entry.transport.connect({ ip: parameters.ip, port: parameters.port }),
+      );
     }
     return { connected: true };
   }
@@ -262,12 +304,15 @@ export class Server {
     if (participant.producer && !participant.producer.closed)
       throw sfuError('SFU_ALREADY_PRODUCING');
     const { transport } = participant.transport(transportId);
-    const producer = await transport.produce({
-      kind: 'audio',
-      rtpParameters,
-      paused: true,
-      appData: { channelId, participantId },
-    });
+    const producer = await badInputAs(
+      'SFU_BAD_RTP_PARAMETERS',
+      transport.produce({
+        kind: 'audio',
+        rtpParameters,
+        paused: true,
+        appData: { channelId, participantId },
+      }),
+    );
     participant.producer = producer;
     producer.observer.once('close', () => {
       if (participant.producer === producer) participant.producer = null;
@@ -292,9 +337,13 @@ export class Server {
     const channel = this.#channel(channelId);
     const participant = channel.participant(participantId);
     channel.producer(producerId);
-    if (!channel.router.canConsume({ producerId, rtpCapabilities })) {
-      throw sfuError('SFU_CANNOT_CONSUME');
+    let canConsume: boolean;
+    try {
+      canConsume = channel.router.canConsume({ producerId, rtpCapabilities });
+    } catch {
+      canConsume = false; // malformed capabilities
     }
+    if (!canConsume) throw sfuError('SFU_CANNOT_CONSUME');
     const { transport } = participant.transport(transportId);
     const consumer = await transport.consume({
       producerId,
@@ -367,11 +416,19 @@ export class Server {
   /**
    * Server-side floor enforcement: resumes `producerId` and pauses the previous holder,
    * so exactly this producer is forwarded to the channel. Who gets the floor is decided
-   * by the caller (see floor.ts).
+   * by the caller (see floor.ts). In a recorded channel the turn's recording starts here;
+   * `talker` labels it (default: the participant id).
    * @throws SfuError SFU_PRODUCER_NOT_FOUND, SFU_CHANNEL_NOT_FOUND, SFU_CHANNEL_RESETTING
    */
-  async grantFloor(channelId: string, producerId: string): Promise<SfuResponse<'grantFloor'>> {
-    const { previousProducerId } = await this.#channel(channelId).grantFloor(producerId);
+  async grantFloor(
+    channelId: string,
+    producerId: string,
+    options: { talker?: string } = {},
+  ): Promise<SfuResponse<'grantFloor'>> {
+    const { previousProducerId } = await this.#channel(channelId).grantFloor(
+      producerId,
+      options.talker,
+    );
     return { producerId, previousProducerId };
   }
 
@@ -407,6 +464,12 @@ export class Server {
       slot.webRtcServer = null;
     }
     this.#log.info('sfu closed');
+  }
+
+  /** `close()`, then waits until every recording still being written is complete. */
+  async shutdown(): Promise<void> {
+    this.close();
+    await Promise.allSettled([...this.#recordings]);
   }
 
   // -------------------------------------------------------------------------------------
@@ -534,6 +597,13 @@ export class Server {
           slot.worker,
           slot.index,
           this.#log.child({ channelId }),
+          {
+            notify: (notification) => this.#emit(notification),
+            track: (done) => {
+              this.#recordings.add(done);
+              void done.finally(() => this.#recordings.delete(done));
+            },
+          },
         );
         if (this.#closed) {
           channel.close();
@@ -570,5 +640,24 @@ export class Server {
     } catch (error) {
       this.#log.error({ err: error, type: notification.type }, 'notification handler threw');
     }
+  }
+}
+
+/**
+ * mediasoup rejects malformed RTP or DTLS parameters with a TypeError (or its
+ * UnsupportedError): that is the caller's bad input, a 400, not a failure of the SFU.
+ */
+async function badInputAs<T>(
+  code: 'SFU_BAD_RTP_PARAMETERS' | 'SFU_BAD_TRANSPORT_PARAMETERS',
+  operation: Promise<T>,
+): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    if (error instanceof SfuError) throw error;
+    if (error instanceof TypeError || (error as Error)?.name === 'UnsupportedError') {
+      throw sfuError(code, `${SFU_ERRORS[code].message} ${(error as Error).message}`);
+    }
+    throw error;
   }
 }

@@ -24,7 +24,15 @@ export interface SfuConfig {
   readonly workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
   /** Delay before a dead worker is started again after a failed restart. */
   readonly workerRestartDelayMs: number;
+  /** `npm run start:sfu`: address and port of the network control API. */
+  readonly controlHost: string;
+  readonly controlPort: number;
+  /** `npm run start:sfu`: the shared secret backends authenticate with (required there). */
+  readonly secret: string | null;
 }
+
+/** Shortest SFU_SECRET accepted: a guessable secret would expose every channel. */
+export const MIN_SECRET_LENGTH = 16;
 
 export class SfuConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -79,6 +87,10 @@ export function loadSfuConfig(
     problems.push(`SFU_RTC_PORT + SFU_WORKERS - 1 must not exceed 65535`);
   }
   const listenIp = ip('SFU_LISTEN_IP', '0.0.0.0');
+  const secret = value('SFU_SECRET') ?? null;
+  if (secret !== null && secret.length < MIN_SECRET_LENGTH) {
+    problems.push(`SFU_SECRET must be at least ${MIN_SECRET_LENGTH} characters long`);
+  }
   const announced = value('SFU_ANNOUNCED_IP') ?? null;
   const config: SfuConfig = {
     workers,
@@ -91,6 +103,9 @@ export function loadSfuConfig(
     logLevel: oneOf('SFU_LOG_LEVEL', LOG_LEVELS, 'info'),
     workerLogLevel: oneOf('SFU_WORKER_LOG_LEVEL', WORKER_LOG_LEVELS, 'warn'),
     workerRestartDelayMs: int('SFU_WORKER_RESTART_DELAY_MS', 1000, 0, 60_000),
+    controlHost: ip('SFU_CONTROL_HOST', '127.0.0.1'),
+    controlPort: int('SFU_CONTROL_PORT', 4080, 0, 65535),
+    secret,
     ...overrides,
   };
   if (problems.length > 0) throw new SfuConfigError(problems);

@@ -1,7 +1,7 @@
 /**
  * The SFU's error catalogue. Every failure of the control API is an `SfuError` with a
- * stable code; the backend maps them to its own responses, and over the network (later)
- * they travel as `{ code, message, statusCode }`. Only 5xx errors are worth reporting.
+ * stable code; the backend maps them to its own responses, and over the network they
+ * travel as `{ code, message, statusCode }`. Only 5xx errors are worth reporting.
  * Every code is documented in sfu/README.md (checked by errors.test.ts).
  */
 export const SFU_ERRORS = {
@@ -19,6 +19,23 @@ export const SFU_ERRORS = {
     status: 400,
     message: 'These connect parameters do not fit this kind of transport.',
   },
+  SFU_BAD_RTP_PARAMETERS: {
+    status: 400,
+    message: 'These RTP parameters are not valid Opus audio for this channel.',
+  },
+  SFU_BAD_RECORDING_DIRECTORY: {
+    status: 400,
+    message: 'The recording directory must be an absolute path the SFU can create and write.',
+  },
+  SFU_BAD_REQUEST: {
+    status: 400,
+    message: 'This control message is malformed; see sfu/src/signaling.ts for its shape.',
+  },
+  SFU_UNAUTHORIZED: {
+    status: 401,
+    message:
+      'Wrong or missing SFU secret: give the backend the SFU_SECRET the SFU service runs with.',
+  },
   SFU_NOT_FLOOR_HOLDER: {
     status: 403,
     message: 'Only the floor holder’s audio may be resumed; ask for the floor first.',
@@ -29,6 +46,11 @@ export const SFU_ERRORS = {
   },
   SFU_CLOSED: { status: 503, message: 'The SFU is shutting down.' },
   SFU_NO_WORKER: { status: 503, message: 'No media worker is running.' },
+  SFU_UNAVAILABLE: {
+    status: 503,
+    message: 'The SFU service cannot be reached; the connection is retried automatically.',
+  },
+  SFU_INTERNAL: { status: 500, message: 'The SFU failed unexpectedly; see its log.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type SfuErrorCode = keyof typeof SFU_ERRORS;

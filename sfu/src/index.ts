@@ -4,9 +4,12 @@ import { Server } from './Server.ts';
 import type { SfuNotification } from './signaling.ts';
 
 export { Server } from './Server.ts';
+export { connectSfu, SfuClient, type ConnectSfuOptions } from './client.ts';
+export { startSfuService, type SfuService, type SfuServiceOptions } from './service.ts';
+export { OggOpusWriter, oggCrc32, opusPacketSamples } from './ogg-opus.ts';
 export { Floor, floorRank, FLOOR_PRIORITIES } from './floor.ts';
 export type { FloorEvent, FloorHolder, FloorPriority, FloorRequest, FloorResult } from './floor.ts';
-export { loadSfuConfig, SfuConfigError, type SfuConfig } from './config.ts';
+export { loadSfuConfig, MIN_SECRET_LENGTH, SfuConfigError, type SfuConfig } from './config.ts';
 export { SFU_ERRORS, SfuError, type SfuErrorCode } from './errors.ts';
 export type * from './signaling.ts';
 

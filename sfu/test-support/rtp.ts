@@ -20,21 +20,37 @@ export function opusRtpParameters(ssrc: number): types.RtpParameters {
   };
 }
 
+/** A real Opus frame: TOC 0xf8 (CELT, fullband, 20 ms, one frame) with a silence body. */
+const SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
+
 /**
  * Sends a 20 ms Opus RTP packet every 20 ms to a target that may change (a new
- * transport after a reconnect). The payload is a real Opus frame: TOC 0xf8 (CELT,
- * fullband, 20 ms, one frame) with a silence body.
+ * transport after a reconnect). The payload is a real Opus frame: by default silence,
+ * or the given encoded packets in turn (see opus.ts).
  */
 export class RtpTalker {
   readonly #socket: Socket = createSocket('udp4');
   readonly #timer: NodeJS.Timeout;
+  readonly #payloads: Buffer[];
   #target: { ip: string; port: number } | null = null;
   #seq = Math.floor(Math.random() * 0xffff);
   #timestamp = Math.floor(Math.random() * 0xffffffff);
+  #skip = 0;
+  /** Packets sent, and packets skipped as if lost on the way. */
   sent = 0;
+  skipped = 0;
 
-  constructor(readonly ssrc: number) {
+  constructor(
+    readonly ssrc: number,
+    options: { payloads?: Buffer[] } = {},
+  ) {
+    this.#payloads = options.payloads?.length ? options.payloads : [SILENCE];
     this.#timer = setInterval(() => this.#send(), 20);
+  }
+
+  /** The next `count` packets are lost: sequence numbers and timestamps move on. */
+  skip(count: number): void {
+    this.#skip += count;
   }
 
   to(target: { ip: string; port: number }): void {
@@ -48,15 +64,21 @@ export class RtpTalker {
 
   #send(): void {
     if (!this.#target) return;
-    const packet = Buffer.alloc(12 + 3);
+    const payload = this.#payloads[(this.sent + this.skipped) % this.#payloads.length]!;
+    const packet = Buffer.alloc(12 + payload.length);
     packet[0] = 0x80; // V=2, no padding, no extension, no CSRC
     packet[1] = OPUS_PT & 0x7f;
     packet.writeUInt16BE(this.#seq, 2);
     packet.writeUInt32BE(this.#timestamp >>> 0, 4);
     packet.writeUInt32BE(this.ssrc >>> 0, 8);
-    packet.set([0xf8, 0xff, 0xfe], 12);
+    payload.copy(packet, 12);
     this.#seq = (this.#seq + 1) & 0xffff;
     this.#timestamp = (this.#timestamp + 960) >>> 0; // 20 ms at 48 kHz
+    if (this.#skip > 0) {
+      this.#skip -= 1;
+      this.skipped += 1;
+      return;
+    }
     this.#socket.send(packet, this.#target.port, this.#target.ip);
     this.sent += 1;
   }

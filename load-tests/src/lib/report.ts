@@ -33,6 +33,9 @@ const H = 300;
 const PAD = { left: 60, right: 20, top: 20, bottom: 40 };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
+/** Tick label with the decimals a small axis needs (0–2 ms still reads as 0.4, 0.8, …). */
+const tick = (v: number, max: number) => round(v, max < 10 ? 2 : max < 100 ? 1 : 0);
+
 function axes(xMax: number, yMax: number, xLabel: string, yLabel: string): string {
   const iw = W - PAD.left - PAD.right;
   const ih = H - PAD.top - PAD.bottom;
@@ -41,8 +44,8 @@ function axes(xMax: number, yMax: number, xLabel: string, yLabel: string): strin
   for (let i = 0; i <= 5; i++) {
     const x = PAD.left + (iw * i) / 5;
     const y = PAD.top + ih - (ih * i) / 5;
-    out += `<text x="${x}" y="${PAD.top + ih + 15}" font-size="11" text-anchor="middle">${round((xMax * i) / 5, 0)}</text>`;
-    out += `<text x="${PAD.left - 6}" y="${y + 4}" font-size="11" text-anchor="end">${round((yMax * i) / 5, 0)}</text>`;
+    out += `<text x="${x}" y="${PAD.top + ih + 15}" font-size="11" text-anchor="middle">${tick((xMax * i) / 5, xMax)}</text>`;
+    out += `<text x="${PAD.left - 6}" y="${y + 4}" font-size="11" text-anchor="end">${tick((yMax * i) / 5, yMax)}</text>`;
     out += `<line x1="${PAD.left}" y1="${y}" x2="${PAD.left + iw}" y2="${y}" stroke="#eee"/>`;
   }
   out += `<text x="${PAD.left + iw / 2}" y="${H - 5}" font-size="12" text-anchor="middle">${esc(xLabel)}</text>`;
@@ -61,7 +64,12 @@ function legend(series: Series[]): string {
 }
 
 /** Histogram of the series' values, bars side by side per bin. */
-export function histogramSvg(series: Series[], xLabel: string, bins = 40): string {
+export function histogramSvg(
+  series: Series[],
+  xLabel: string,
+  bins = 40,
+  yLabel = 'devices',
+): string {
   const all = series.flatMap((s) => s.values.filter((v) => !Number.isNaN(v)));
   const xMax = Math.max(1, ...all);
   const width = xMax / bins;
@@ -81,7 +89,7 @@ export function histogramSvg(series: Series[], xLabel: string, bins = 40): strin
       bars += `<rect x="${PAD.left + (iw * b) / bins + si * barW}" y="${PAD.top + ih - h}" width="${Math.max(0.5, barW - 0.5)}" height="${h}" fill="${series[si]!.color}"/>`;
     }),
   );
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${axes(xMax, yMax, xLabel, 'devices')}${bars}${legend(series)}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${axes(xMax, yMax, xLabel, yLabel)}${bars}${legend(series)}</svg>`;
 }
 
 /** Cumulative count over time: how many items had happened x ms after the start. */

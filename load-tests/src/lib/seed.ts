@@ -18,6 +18,8 @@ export interface Fleet {
   tenantId: string;
   unitId: string;
   dispatcher: SeededDevice;
+  /** Every dispatcher (the first is `dispatcher`); one unless asked for more. */
+  dispatchers: SeededDevice[];
   members: SeededDevice[];
 }
 
@@ -43,7 +45,11 @@ async function insertMany(
 }
 
 /** @param databaseUrl a migrated Trupp database */
-export async function seedFleet(databaseUrl: string, members: number): Promise<Fleet> {
+export async function seedFleet(
+  databaseUrl: string,
+  members: number,
+  options: { dispatchers?: number } = {},
+): Promise<Fleet> {
   const conn = await mysql.createConnection({ uri: databaseUrl, timezone: 'Z' });
   try {
     const now = new Date();
@@ -60,12 +66,14 @@ export async function seedFleet(databaseUrl: string, members: number): Promise<F
       [unitId, tenantId, 'All members', 'station', now, now],
     );
 
-    const people: Array<{ device: SeededDevice; role: 'dispatcher' | 'member' }> = [
-      {
+    const dispatchers = Math.max(1, options.dispatchers ?? 1);
+    const people: Array<{ device: SeededDevice; role: 'dispatcher' | 'member' }> = [];
+    for (let i = 0; i < dispatchers; i++) {
+      people.push({
         device: { userId: randomUUID(), deviceId: randomUUID(), accessToken: token() },
         role: 'dispatcher',
-      },
-    ];
+      });
+    }
     for (let i = 0; i < members; i++) {
       people.push({
         device: { userId: randomUUID(), deviceId: randomUUID(), accessToken: token() },
@@ -146,7 +154,8 @@ export async function seedFleet(databaseUrl: string, members: number): Promise<F
       tenantId,
       unitId,
       dispatcher: people[0]!.device,
-      members: people.slice(1).map((p) => p.device),
+      dispatchers: people.slice(0, dispatchers).map((p) => p.device),
+      members: people.slice(dispatchers).map((p) => p.device),
     };
   } finally {
     await conn.end();

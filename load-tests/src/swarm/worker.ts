@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { ALARM_SERVER_EVENTS } from '@trupp/shared';
 import { AlarmDevice, nowMs } from '../lib/device.ts';
+import { positionMember, positionResults, reportPositions, resetPositions } from './positions.ts';
 import type {
   SwarmCollected,
   SwarmCounts,
@@ -66,7 +67,12 @@ async function connect(request: Extract<SwarmRequest, { cmd: 'connect' }>): Prom
   const lane = async () => {
     while (next < request.tokens.length) {
       const token = request.tokens[next++]!;
-      const made = request.kind === 'socketio' ? trupp(request.url, token) : plain(request.url);
+      const made =
+        request.kind === 'socketio'
+          ? trupp(request.url, token)
+          : request.kind === 'ws'
+            ? plain(request.url)
+            : positionMember(request.kind, request.url, token);
       members.push(made.member);
       if ('device' in made) devices.push(made.device as AlarmDevice);
       try {
@@ -153,8 +159,13 @@ process.on('message', (request: SwarmRequest) => {
         } satisfies SwarmCollected;
       case 'respond':
         return respond(request.alarmId);
+      case 'report':
+        return reportPositions(request);
+      case 'positions':
+        return positionResults();
       case 'close':
         for (const m of members) m.close();
+        resetPositions();
         members = [];
         devices = [];
         sample = null;
