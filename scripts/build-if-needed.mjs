@@ -11,6 +11,7 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'webapp/dist/index.html');
 const sources = [
   'webapp/src',
+  'webapp/public',
   'webapp/index.html',
   'webapp/vite.config.ts',
   'webapp/package.json',
@@ -55,12 +56,14 @@ export function ensureWebappBuilt(log = (line) => process.stderr.write(`${line}\
 }
 
 const basemap = join(root, 'maps/dist/basemap.pmtiles');
+const glyphs = join(root, 'maps/dist/fonts/Noto Sans Regular/0-255.pbf');
 const basemapSources = ['maps/src', 'maps/package.json'].map((p) => join(root, p));
 
-/** Builds the embedded basemap (maps/dist/basemap.pmtiles) when missing or outdated. */
+/** Builds the embedded basemap and its glyphs (maps/dist) when missing or outdated. */
 export function ensureBasemapBuilt(log = (line) => process.stderr.write(`${line}\n`)) {
   if (
     existsSync(basemap) &&
+    existsSync(glyphs) &&
     basemapSources.every((s) => newestMtime(s) <= statSync(basemap).mtimeMs)
   ) {
     return false;

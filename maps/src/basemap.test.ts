@@ -31,6 +31,25 @@ function inRing(point: Position, ring: Position[]): boolean {
  * Whether the basemap shows land at a place, decided the way a map renderer decides:
  * the tile's polygons are classified into exteriors and holes by their winding.
  */
+/** The features of one label layer in the tile of zoom z around a place. */
+async function labelsAt(
+  layerName: 'places' | 'countries',
+  lon: number,
+  lat: number,
+  z: number,
+): Promise<Array<Record<string, unknown>>> {
+  const n = 2 ** z;
+  const x = Math.floor(((lon + 180) / 360) * n);
+  const rad = (lat * Math.PI) / 180;
+  const y = Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n);
+  const tile = await reader.getZxy(z, x, y);
+  if (!tile) return [];
+  const layer = new VectorTile(new PbfReader(new Uint8Array(tile.data))).layers[layerName];
+  const out: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < (layer?.length ?? 0); i += 1) out.push(layer!.feature(i).properties);
+  return out;
+}
+
 async function isLand(lon: number, lat: number, z: number): Promise<boolean> {
   const n = 2 ** z;
   const x = Math.floor(((lon + 180) / 360) * n);
@@ -90,9 +109,66 @@ describe('embedded basemap', () => {
 
   it('describes its layers in the metadata and stays small', async () => {
     const metadata = (await reader.getMetadata()) as { vector_layers: Array<{ id: string }> };
-    expect(metadata.vector_layers.map((l) => l.id)).toEqual(['land', 'boundaries']);
+    expect(metadata.vector_layers.map((l) => l.id)).toEqual([
+      'land',
+      'boundaries',
+      'countries',
+      'places',
+    ]);
     const header = await reader.getHeader();
     expect(header.maxZoom).toBe(5);
     expect(header.numTileContents).toBeGreaterThan(100);
+  });
+
+  it('labels places by size: big cities from low zooms, towns only deep down, umlauts intact', async () => {
+    const names = async (lon: number, lat: number, z: number) =>
+      (await labelsAt('places', lon, lat, z)).map((p) => p.name);
+    // Zoom 3: the big cities of Germany, no towns.
+    const z3 = await names(13.4, 52.5, 3);
+    expect(z3).toEqual(expect.arrayContaining(['Berlin', 'Hamburg', 'Munich']));
+    expect(z3).not.toContain('Gießen');
+    // The deepest zoom carries the towns, with their names as written locally.
+    const z5 = await names(8.68, 50.59, 5);
+    expect(z5).toEqual(expect.arrayContaining(['Gießen', 'Köln', 'Nürnberg', 'Kassel']));
+    const kassel = (await labelsAt('places', 9.5, 51.32, 5)).find((p) => p.name === 'Kassel');
+    expect(kassel).toMatchObject({ capital: 0, minzoom: 5 });
+    expect(kassel!.population).toBeGreaterThan(150_000);
+    // City districts (GeoNames PPLX, such as Berlin's) are not labelled as places of their own.
+    const berlin = await names(13.4, 52.5, 5);
+    expect(berlin).toContain('Potsdam');
+    expect(berlin).not.toContain('Wedding');
+    expect(berlin).not.toContain('Zehlendorf');
+  });
+
+  it('labels countries in German and English from zoom 1 or 2 on, inside the country', async () => {
+    const at = async (lon: number, lat: number, z: number) =>
+      (await labelsAt('countries', lon, lat, z)).map((p) => [p.name_de, p.name_en]);
+    expect(await at(94.5, 63.6, 1)).toContainEqual(['Russland', 'Russia']);
+    expect(await at(9.6, 51.0, 2)).toContainEqual(['Deutschland', 'Germany']);
+    expect(await at(9.6, 51.0, 1)).not.toContainEqual(['Deutschland', 'Germany']);
+    const chile = (await labelsAt('countries', -69, -23, 5)).length;
+    expect(chile).toBeGreaterThan(0);
+  });
+
+  it('keeps label tiles small enough for a phone', async () => {
+    const header = await reader.getHeader();
+    const sizes: number[] = [];
+    for (const [lon, lat] of [
+      [9.5, 51.3],
+      [77.2, 28.6],
+      [-74, 40.7],
+      [121.5, 31.2],
+    ] as const) {
+      for (let z = 0; z <= header.maxZoom; z += 1) {
+        const n = 2 ** z;
+        const x = Math.floor(((lon + 180) / 360) * n);
+        const rad = (lat * Math.PI) / 180;
+        const y = Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n);
+        const tile = await reader.getZxy(z, x, y);
+        if (tile) sizes.push(tile.data.byteLength);
+      }
+    }
+    // Uncompressed; a phone parses each in well under 100 ms.
+    expect(Math.max(...sizes)).toBeLessThan(200_000);
   });
 });

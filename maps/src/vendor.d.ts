@@ -27,3 +27,9 @@ declare module 'vt-pbf' {
   };
   export default vtpbf;
 }
+declare module 'polylabel' {
+  export default function polylabel(
+    polygon: number[][][],
+    precision?: number,
+  ): [number, number] & { distance: number };
+}

@@ -1,47 +1,29 @@
 import type { StyleSpecification } from 'maplibre-gl';
 
-/** Colours chosen for contrast on a bright station screen and on a phone outdoors. */
-export const BASEMAP_COLOURS = {
-  water: '#a9cde6',
-  land: '#f1eee6',
-  boundary: '#8a7f96',
-} as const;
+/**
+ * The basemap style comes from our own server (`/maps/style.json`): the embedded world
+ * map with labels, or street maps when the admin configured a regional extract. Every URL
+ * in it is a path on our origin (`/maps/fonts/…`, `pmtiles:///tiles/…`), resolved here
+ * against the page's origin, so the map never asks another host for anything.
+ */
+
+/** Path of the style in the user's language (labels and country names). */
+export function styleUrl(locale: string): string {
+  return `/maps/style.json?lang=${encodeURIComponent(locale)}`;
+}
 
 /**
- * The style of the embedded basemap (layers `land`, `boundaries` from maps/). Everything
- * is fetched from our own origin through the `pmtiles://` protocol; no glyphs or sprites
- * are referenced yet, so the map needs nothing else.
+ * An absolute URL on `origin` for an origin-relative one; other URLs unchanged.
+ * `pmtiles:///tiles/x.pmtiles` becomes `pmtiles://https://host/tiles/x.pmtiles`.
  */
-export function basemapStyle(origin: string): StyleSpecification {
-  return {
-    version: 8,
-    sources: {
-      basemap: {
-        type: 'vector',
-        url: `pmtiles://${origin}/tiles/basemap.pmtiles`,
-        attribution: 'Natural Earth',
-      },
-    },
-    layers: [
-      { id: 'water', type: 'background', paint: { 'background-color': BASEMAP_COLOURS.water } },
-      {
-        id: 'land',
-        type: 'fill',
-        source: 'basemap',
-        'source-layer': 'land',
-        paint: { 'fill-color': BASEMAP_COLOURS.land },
-      },
-      {
-        id: 'boundaries',
-        type: 'line',
-        source: 'basemap',
-        'source-layer': 'boundaries',
-        paint: {
-          'line-color': BASEMAP_COLOURS.boundary,
-          'line-width': 1,
-          'line-dasharray': [3, 2],
-        },
-      },
-    ],
-  };
+export function resolveOnOrigin(url: string, origin: string): string {
+  if (url.startsWith('pmtiles:///')) return `pmtiles://${origin}${url.slice('pmtiles://'.length)}`;
+  if (url.startsWith('/') && !url.startsWith('//')) return `${origin}${url}`;
+  return url;
+}
+
+/** The zoom the style's data supports (street maps go deeper than the world map). */
+export function styleMaxZoom(style: StyleSpecification | undefined, fallback: number): number {
+  const value = (style?.metadata as Record<string, unknown> | undefined)?.['trupp:max-zoom'];
+  return typeof value === 'number' && value > 0 && value <= 24 ? value : fallback;
 }
