@@ -27,6 +27,9 @@ import availabilityRoutes from './modules/availability/routes.ts';
 import pushRoutes from './modules/push/routes.ts';
 import alarmScheduleRoutes from './modules/alarm-schedules/routes.ts';
 import positionRoutes from './modules/positions/routes.ts';
+import geofenceRoutes from './modules/geofences/routes.ts';
+import overlayRoutes from './modules/overlays/routes.ts';
+import positionMapRoutes from './modules/positions/map-routes.ts';
 import healthRoutes from './modules/health/routes.ts';
 import authRoutes from './modules/auth/routes.ts';
 import meRoutes from './modules/me/routes.ts';
@@ -39,6 +42,8 @@ import linkRoutes from './modules/links/routes.ts';
 import auditRoutes from './modules/audit/routes.ts';
 import connectionRoutes from './modules/connections/routes.ts';
 import privacyRoutes from './modules/privacy/routes.ts';
+import pttRoutes from './modules/ptt/routes.ts';
+import type { SfuHandle } from './modules/ptt/media.ts';
 
 export interface AppDeps {
   config: Config;
@@ -47,6 +52,8 @@ export interface AppDeps {
   redis?: Redis | null;
   /** Redis stream the socket.io adapter shares between nodes (tests use their own). */
   socketStreamName?: string;
+  /** A running push-to-talk SFU to use (tests; nodes sharing one); default: started on demand. */
+  sfu?: SfuHandle | null;
   /** A ready pino logger (the server's); tests leave it out. */
   loggerInstance?: FastifyServerOptions['loggerInstance'];
 }
@@ -150,6 +157,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(pushRoutes);
   await app.register(alarmScheduleRoutes);
   await app.register(positionRoutes);
+  await app.register(pttRoutes, { sfu: deps.sfu ?? null });
+  await app.register(geofenceRoutes);
+  await app.register(overlayRoutes);
+  await app.register(positionMapRoutes);
 
   await app.register(syncRoutes);
   await app.register(retentionJob);

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PmtilesHeaderError, readPmtilesHeader } from '@trupp/maps/pmtiles-header';
+import { loadSfuConfig, SfuConfigError, type SfuConfig } from '@trupp/sfu';
 
 /**
  * The backend's only reader of `process.env`. `loadConfig()` validates every variable,
@@ -28,6 +30,8 @@ export interface Config {
   readonly webappDir: string;
   /** Directory of the built basemap archive(s), served at `/tiles/`. */
   readonly mapsDir: string;
+  /** An OpenStreetMap extract (Protomaps schema) served at `/tiles/region.pmtiles`, or null. */
+  readonly mapPmtiles: string | null;
   /** Create the demo tenant and users on first start (default: on unless production). */
   readonly demoData: boolean;
   /** Failed sign-ins per account or address before a temporary lockout. */
@@ -45,6 +49,24 @@ export interface Config {
   readonly webhookIntervalMs: number;
   /** Contact for push services (RFC 8292 `sub`): a mailto: or https: URL of the operator. */
   readonly pushSubject: string;
+  /** Shortest time between two stored position reports of one device (rate limit). */
+  readonly positionMinIntervalMs: number;
+  /** Shortest time between two live updates of one member to a console (coalescing). */
+  readonly positionLiveIntervalMs: number;
+  /** How long accepted positions gather before one batch writes them to MariaDB. */
+  readonly positionWriteIntervalMs: number;
+  /** Straight-line speed for distance-based ETAs to an incident (until routing exists). */
+  readonly positionTravelSpeedKmh: number;
+  /**
+   * The push-to-talk SFU: a remote one (`SFU_URL`, authenticated with `SFU_SECRET`) shared
+   * by every backend node, or null to run it in this process with `sfu` (the `SFU_*`
+   * variables of sfu/README.md).
+   */
+  readonly sfuUrl: string | null;
+  readonly sfuSecret: string | null;
+  readonly sfu: SfuConfig;
+  /** Where push-to-talk recordings (Ogg Opus files) are stored. */
+  readonly recordingsDir: string;
 }
 
 export class ConfigError extends Error {
@@ -107,6 +129,21 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     }
   };
 
+  const pmtilesFile = (name: string): string | null => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return null;
+    const path = resolve(raw);
+    try {
+      if (readPmtilesHeader(path).tileType !== 1) {
+        problems.push(`${name} must be an archive of vector tiles (got raster tiles in "${raw}")`);
+      }
+    } catch (error) {
+      const why = error instanceof PmtilesHeaderError ? error.message : 'cannot be read';
+      problems.push(`${name} must be a PMTiles archive (Protomaps schema); "${raw}": ${why}`);
+    }
+    return path;
+  };
+
   const nodeEnv = oneOf('NODE_ENV', ['development', 'production', 'test'], 'development');
   const port = int('PORT', 8080, 0, 65535);
   const host = str('HOST', '0.0.0.0');
@@ -146,6 +183,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     dataDir,
     webappDir: resolve(str('WEBAPP_DIR', join(repoRoot, 'webapp/dist'))),
     mapsDir: resolve(str('MAPS_DIR', join(repoRoot, 'maps/dist'))),
+    mapPmtiles: pmtilesFile('MAP_PMTILES'),
     demoData: bool('DEMO_DATA', nodeEnv !== 'production'),
     loginMaxFailures: int('LOGIN_MAX_FAILURES', 5, 1, 100),
     loginLockoutSeconds: int('LOGIN_LOCKOUT_SECONDS', 900, 1, 86_400),
@@ -165,14 +203,49 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     ),
     webhookIntervalMs: int('WEBHOOK_INTERVAL_MS', nodeEnv === 'test' ? 0 : 1000, 0, 60_000),
     pushSubject: str('PUSH_SUBJECT', `mailto:admin@${new URL(publicUrl).hostname}`),
+    positionMinIntervalMs: int('POSITION_MIN_INTERVAL_MS', 1000, 0, 3_600_000),
+    positionLiveIntervalMs: int('POSITION_LIVE_INTERVAL_MS', 250, 0, 60_000),
+    positionWriteIntervalMs: int('POSITION_WRITE_INTERVAL_MS', 1000, 10, 60_000),
+    positionTravelSpeedKmh: int('POSITION_TRAVEL_SPEED_KMH', 40, 1, 1000),
+    sfuUrl: url('SFU_URL', ['http:', 'https:', 'ws:', 'wss:']),
+    sfuSecret: env.SFU_SECRET ? env.SFU_SECRET : null,
+    sfu: sfuConfig(env, nodeEnv, problems),
+    recordingsDir: resolve(str('RECORDINGS_DIR', join(dataDir, 'recordings'))),
     ...overrides,
   };
 
+  if (config.sfuUrl && !config.sfuSecret) {
+    problems.push(
+      'SFU_SECRET must be set when SFU_URL is set (the secret the SFU service expects)',
+    );
+  }
   if (config.demoData && config.env === 'production') {
     problems.push('DEMO_DATA cannot be on in production');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/**
+ * The in-process SFU's settings from the `SFU_*` variables. Tests default to one worker on
+ * loopback with ports the system picks, so several test files can run side by side.
+ */
+function sfuConfig(env: Env, nodeEnv: Config['env'], problems: string[]): SfuConfig {
+  const testDefaults: Env =
+    nodeEnv === 'test'
+      ? { SFU_WORKERS: '1', SFU_RTC_PORT: '0', SFU_LISTEN_IP: '127.0.0.1', SFU_LOG_LEVEL: 'warn' }
+      : {};
+  const merged: Env = { ...testDefaults };
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith('SFU_') && value !== undefined && value !== '') merged[key] = value;
+  }
+  try {
+    return loadSfuConfig(merged);
+  } catch (error) {
+    if (!(error instanceof SfuConfigError)) throw error;
+    problems.push(...error.problems);
+    return loadSfuConfig({});
+  }
 }
 
 /** In development a secret is generated once and kept under DATA_DIR so sessions survive restarts. */

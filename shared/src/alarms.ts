@@ -119,6 +119,8 @@ export interface AlarmTargets {
   userIds: string[];
   qualificationIds: string[];
   area?: AlarmArea | null;
+  /** Everyone whose last known position is inside one of these geofences (as for `area`). */
+  geofenceIds?: string[];
 }
 
 /** A last known position older than this does not count for area targets. */
@@ -131,18 +133,36 @@ export interface MemberPosition {
   lon: number;
   accuracyM: number;
   recordedAt: string;
+  /** Degrees from north and km/h when the device knows them (live updates carry them). */
+  heading?: number | null;
+  speedKmh?: number | null;
 }
 
 export const POSITION_SERVER_EVENTS = {
-  /** To dispatch/lead consoles: a member's new position. */
+  /**
+   * To board-room consoles that did not send `positions.subscribe` (older clients): one
+   * member's new position (`MemberPosition`), coalesced per member like the batches.
+   */
   updated: 'position.updated',
-  /** The member stopped sharing: remove the marker. */
+  /** To subscribed consoles: `MemberPosition[]`, at most one entry per member per batch. */
+  batch: 'positions.updated',
+  /** The member stopped sharing: remove the marker (`{ userId }`). */
   removed: 'position.removed',
+  /** To the member's own devices: whether or why they share changed; read it again. */
+  sharingChanged: 'position.sharing_changed',
 } as const;
 
 export const POSITION_CLIENT_EVENTS = {
   /** `{ lat, lon, accuracy, heading?, speed?, recordedAt }` → `{ stored }`. */
   report: 'position.report',
+  /**
+   * Dispatch/lead console: `{ unitId? }` → `{ positions: MapPosition[] }` (the current
+   * ones), then batched `positions.updated` for the whole tenant or one unit (with its
+   * sub-units). Subscribing again replaces the previous subscription.
+   */
+  subscribe: 'positions.subscribe',
+  /** `{}` → `null`: no more batches. */
+  unsubscribe: 'positions.unsubscribe',
 } as const;
 
 export interface AlarmRequirements {
@@ -190,6 +210,12 @@ export interface AlarmRecipientState {
   etaMinutes: number | null;
   respondedAt: string | null;
   qualificationIds: string[];
+  /**
+   * For members coming to an alarm with a location who share their position: straight-
+   * line distance from their last position and the ETA it gives at the configured speed.
+   */
+  distanceKm?: number | null;
+  positionEtaMinutes?: number | null;
 }
 
 export interface RequirementStatus {

@@ -112,6 +112,34 @@ export const ERROR_CATALOGUE = {
   CAP_INVALID: { status: 400, message: 'The CAP document is invalid.' },
   CAP_TOO_LARGE: { status: 413, message: 'The CAP document is too large.' },
   WEBHOOK_NOT_FOUND: { status: 404, message: 'There is no such webhook.' },
+  MAP_RANGE_NOT_SATISFIABLE: {
+    status: 416,
+    message: 'The requested byte range is not in the map file.',
+  },
+  PTT_CHANNEL_NOT_FOUND: { status: 404, message: 'There is no such push-to-talk channel.' },
+  PTT_CHANNEL_ARCHIVED: { status: 409, message: 'This channel has been archived.' },
+  PTT_ALARM_CHANNEL: { status: 409, message: 'The members of an alarm channel follow the alarm.' },
+  PTT_NOT_JOINED: { status: 409, message: 'Join the channel first.' },
+  PTT_NOT_PRODUCING: { status: 409, message: 'Send audio to the channel before asking to talk.' },
+  PTT_MEDIA_INVALID: { status: 400, message: 'The audio connection parameters are invalid.' },
+  PTT_MEDIA_UNAVAILABLE: { status: 503, message: 'Push-to-talk audio is not available right now.' },
+  PTT_RECORDING_NOT_FOUND: { status: 404, message: 'There is no such recording.' },
+  PTT_EMERGENCY_NOT_FOUND: { status: 404, message: 'There is no such emergency call.' },
+  GEOFENCE_NOT_FOUND: { status: 404, message: 'There is no such geofence.' },
+  GEOFENCE_NAME_TAKEN: { status: 409, message: 'A geofence with this name exists already.' },
+  GEOFENCE_GEOMETRY_INVALID: { status: 400, message: 'The geofence shape is invalid.' },
+  GEOFENCE_LIMIT_REACHED: {
+    status: 409,
+    message: 'The organisation has the most geofences allowed.',
+  },
+  OVERLAY_NOT_FOUND: { status: 404, message: 'There is no such overlay layer.' },
+  OVERLAY_NAME_TAKEN: { status: 409, message: 'An overlay layer with this name exists already.' },
+  OVERLAY_INVALID: { status: 400, message: 'The file is not a usable GeoJSON FeatureCollection.' },
+  OVERLAY_TOO_LARGE: { status: 413, message: 'The overlay layer is too large.' },
+  OVERLAY_LIMIT_REACHED: {
+    status: 409,
+    message: 'The organisation has the most overlay layers allowed.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -47,6 +47,17 @@ export const PERMISSION_MATRIX = {
   'apikeys.manage': ['admin'],
   /** Change tenant settings such as retention periods. */
   'tenant.manage': ['admin'],
+  /** Join the push-to-talk channels one belongs to, talk, listen, raise an emergency call. */
+  'ptt.use': OPERATIONAL,
+  /**
+   * Manage push-to-talk channels, join any channel of the tenant, list and download
+   * recordings (audited), acknowledge emergency calls.
+   */
+  'ptt.manage': ['admin', 'dispatcher', 'lead'],
+  /** Draw, change and delete geofences (station areas, danger zones, operation areas). */
+  'geofences.manage': ['admin', 'dispatcher', 'lead'],
+  /** Upload and delete GeoJSON overlay layers of the map. */
+  'overlays.manage': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSION_MATRIX;

@@ -30,12 +30,21 @@ export interface DemoSite {
 
 const DOMAIN = 'musterstadt.example';
 
-export async function startDemo(): Promise<DemoSite> {
-  const server = await startServer({ env: { NODE_ENV: 'development', DEMO_DATA: 'true' } });
+export interface DemoOptions {
+  /** Extra Chromium switches, e.g. fake microphones for push-to-talk tests. */
+  chromiumArgs?: string[];
+  /** Extra server environment (e.g. the SFU's ports). */
+  env?: Record<string, string>;
+}
+
+export async function startDemo(options: DemoOptions = {}): Promise<DemoSite> {
+  const server = await startServer({
+    env: { NODE_ENV: 'development', DEMO_DATA: 'true', ...options.env },
+  });
   const match = /Password for all of them:\s*(\S+)/.exec(server.stdout());
   if (!match?.[1]) throw new Error(`no demo password in server output:\n${server.stdout()}`);
   const password = match[1];
-  const browser = await launchChromium();
+  const browser = await launchChromium(options.chromiumArgs);
   const contexts: BrowserContext[] = [];
 
   const site: DemoSite = {

@@ -54,6 +54,12 @@ export const routes: RouteRecordRaw[] = [
     children: [
       { path: '', name: 'home', component: () => import('./views/home/HomeView.vue') },
       {
+        path: 'ptt',
+        name: 'ptt',
+        component: () => import('./views/ptt/PttView.vue'),
+        meta: { permission: 'ptt.use' },
+      },
+      {
         path: 'map',
         name: 'map',
         component: () => import('./views/map/MapView.vue'),

@@ -19,8 +19,16 @@ import type {
   AlarmRequirements,
   AlarmTargets,
   AvailabilityWindow,
+  GeofenceGeometry,
+  PttMembers,
 } from '@trupp/shared';
-import { ALARM_PRIORITIES, ALARM_RESPONSES, AVAILABILITY_STATES, ROLES } from '@trupp/shared';
+import {
+  ALARM_PRIORITIES,
+  ALARM_RESPONSES,
+  AVAILABILITY_STATES,
+  GEOFENCE_KINDS,
+  ROLES,
+} from '@trupp/shared';
 
 /**
  * The database schema. Invariant: every domain table carries `tenant_id`, and every
@@ -51,6 +59,13 @@ export const tenants = mysqlTable(
     retentionTrackHours: int('retention_track_hours').notNull().default(24),
     /** Days alarms with their recipients' answers are kept. */
     retentionAlarmDays: int('retention_alarm_days').notNull().default(365),
+    /** Days push-to-talk recordings (audio files and their metadata) are kept. */
+    retentionRecordingDays: int('retention_recording_days').notNull().default(30),
+    /**
+     * Members share their position while on duty (availability "available"), not only
+     * while answering an alarm or switched on. Off by default (privacy by default).
+     */
+    positionShareOnDuty: boolean('position_share_on_duty').notNull().default(false),
     /** Bumped in the same transaction as any change to units, users or qualifications. */
     directoryVersion: bigint('directory_version', { mode: 'number', unsigned: true })
       .notNull()
@@ -573,6 +588,11 @@ export const positionSharing = mysqlTable('position_sharing', {
   userId: id('user_id').primaryKey(),
   tenantId: tenantId(),
   until: at('until'),
+  /**
+   * When the member last pressed stop: sharing on duty and for alarms answered before
+   * this time stays off (see positions/sharing.ts).
+   */
+  stoppedAt: at('stopped_at'),
   updatedAt: updatedAt(),
 });
 
@@ -591,5 +611,141 @@ export const positionPoints = mysqlTable(
   (t) => [
     index('position_points_user_idx').on(t.tenantId, t.userId, t.recordedAt),
     index('position_points_at_idx').on(t.tenantId, t.recordedAt),
+  ],
+);
+
+/** Areas drawn on the map (station areas, danger zones, operation areas) of a tenant. */
+export const geofences = mysqlTable(
+  'geofences',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    name: varchar('name', { length: 80 }).notNull(),
+    kind: mysqlEnum('kind', GEOFENCE_KINDS).notNull(),
+    /** A circle (centre, radius in metres) or a closed, simple polygon ring of [lon, lat]. */
+    geometry: json('geometry').$type<GeofenceGeometry>().notNull(),
+    /** Status a member has while inside (status rule); null = none. */
+    statusText: varchar('status_text', { length: 60 }),
+    createdBy: id('created_by'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('geofences_name_uq').on(t.tenantId, t.name)],
+);
+
+/**
+ * Whether a member is inside a geofence, and since when. Written only when a crossing is
+ * decided (with hysteresis), before it is announced; no row means outside.
+ */
+export const geofencePresence = mysqlTable(
+  'geofence_presence',
+  {
+    geofenceId: id('geofence_id').notNull(),
+    userId: id('user_id').notNull(),
+    tenantId: tenantId(),
+    inside: boolean('inside').notNull(),
+    since: at('since').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.geofenceId, t.userId] }),
+    index('geofence_presence_user_idx').on(t.tenantId, t.userId),
+  ],
+);
+
+/** GeoJSON overlay layers (hydrants, assembly points …) uploaded by an admin. */
+export const mapOverlays = mysqlTable(
+  'map_overlays',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    name: varchar('name', { length: 80 }).notNull(),
+    /** "#rrggbb"; null = the default colour. */
+    color: varchar('color', { length: 7 }),
+    visibleByDefault: boolean('visible_by_default').notNull().default(true),
+    featureCount: int('feature_count').notNull(),
+    sizeBytes: int('size_bytes').notNull(),
+    /** A validated GeoJSON FeatureCollection (points, lines, polygons). */
+    data: json('data').$type<Record<string, unknown>>().notNull(),
+    createdBy: id('created_by'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('map_overlays_name_uq').on(t.tenantId, t.name)],
+);
+
+// ---------------------------------------------------------------- push-to-talk
+
+/**
+ * A push-to-talk channel (talkgroup). Members are named like alarm targets (units with
+ * their sub-units, roles, users); an alarm channel (`alarmId` set) has the alarm's
+ * recipients as members instead and is archived when the alarm closes. Managers
+ * (`ptt.manage`) may join every channel of their tenant.
+ */
+export const pttChannels = mysqlTable(
+  'ptt_channels',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    name: varchar('name', { length: 80 }).notNull(),
+    members: json('members').$type<PttMembers>().notNull(),
+    /** Scan: heard over the selected and scanned channels. */
+    priority: boolean('priority').notNull().default(false),
+    recorded: boolean('recorded').notNull().default(false),
+    maxTalkSeconds: int('max_talk_seconds').notNull().default(30),
+    /** One channel per alarm at most (MariaDB allows many NULLs in a unique index). */
+    alarmId: id('alarm_id'),
+    archivedAt: at('archived_at'),
+    createdBy: id('created_by'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('ptt_channels_tenant_idx').on(t.tenantId, t.archivedAt),
+    uniqueIndex('ptt_channels_alarm_uq').on(t.tenantId, t.alarmId),
+  ],
+);
+
+/** One recorded transmission: an Ogg Opus file under RECORDINGS_DIR and its facts. */
+export const pttRecordings = mysqlTable(
+  'ptt_recordings',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    channelId: id('channel_id').notNull(),
+    talkerUserId: id('talker_user_id').notNull(),
+    startedAt: at('started_at').notNull(),
+    durationMs: int('duration_ms').notNull(),
+    bytes: bigint('bytes', { mode: 'number', unsigned: true }).notNull(),
+    /** Relative to RECORDINGS_DIR. */
+    storagePath: varchar('storage_path', { length: 500 }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('ptt_recordings_channel_idx').on(t.tenantId, t.channelId, t.startedAt),
+    index('ptt_recordings_at_idx').on(t.tenantId, t.startedAt),
+    index('ptt_recordings_talker_idx').on(t.tenantId, t.talkerUserId),
+  ],
+);
+
+/** An emergency call, stored before anyone is told; dispatch acknowledges it. */
+export const pttEmergencies = mysqlTable(
+  'ptt_emergencies',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    channelId: id('channel_id').notNull(),
+    userId: id('user_id').notNull(),
+    lat: double('lat'),
+    lon: double('lon'),
+    accuracyM: int('accuracy_m'),
+    /** When the position was measured (the call's own, or the last known one). */
+    positionAt: at('position_at'),
+    raisedAt: at('raised_at').notNull(),
+    acknowledgedBy: id('acknowledged_by'),
+    acknowledgedAt: at('acknowledged_at'),
+  },
+  (t) => [
+    index('ptt_emergencies_tenant_idx').on(t.tenantId, t.raisedAt),
+    index('ptt_emergencies_user_idx').on(t.tenantId, t.userId),
   ],
 );

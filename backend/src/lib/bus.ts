@@ -17,8 +17,17 @@ export interface DomainEvents {
     change: 'raised' | 'updated' | 'closed' | 'escalated' | 'responded';
     /** The members newly alerted by this change (raised, escalated, targets added). */
     alertedUserIds: string[];
+    /** The member who answered (`responded`). */
+    userId?: string;
   };
-  /** After a member's position report was accepted and stored as their last position. */
+  /** After a member's availability (tap or weekly plan) was saved. */
+  'availability.changed': { tenantId: string; userId: string };
+  /** After an organisation's settings (time zone, retention, position sharing) changed. */
+  'tenant.changed': { tenantId: string };
+  /**
+   * After a member's position report was accepted as their last position (live at once;
+   * written to MariaDB with the next batch, see positions/writer.ts).
+   */
   'position.accepted': {
     tenantId: string;
     userId: string;
@@ -45,6 +54,10 @@ export class DomainBus {
     listener: (payload: DomainEvents[K]) => void,
   ): () => void {
     this.#emitter.on(event, listener);
-    return () => this.#emitter.off(event, listener);
+    // Returns nothing: a hook written `async () => off()` must not resolve to the emitter
+    // (Fastify takes a value resolved by a close hook for an error).
+    return () => {
+      this.#emitter.off(event, listener);
+    };
   }
 }

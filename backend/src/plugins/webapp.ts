@@ -27,7 +27,11 @@ async function webappPlugin(app: FastifyInstance, opts: { dir: string }) {
   }
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    const notApp = path.startsWith('/api/') || path === '/api' || path.startsWith('/tiles/');
+    const notApp =
+      path.startsWith('/api/') ||
+      path === '/api' ||
+      path.startsWith('/tiles/') ||
+      path.startsWith('/maps/');
     if (!hasWebapp || notApp || request.method !== 'GET') {
       return reply.status(404).send({
         code: 'ROUTE_NOT_FOUND',

@@ -156,7 +156,8 @@ export class Realtime {
       if (!registered) {
         return fail(appError('ROUTE_NOT_FOUND', `There is no socket event "${event}".`));
       }
-      const payload = args[0] ?? {};
+      // No argument at all is an empty payload; an explicit null is bad input like any other.
+      const payload = args[0] === undefined ? {} : args[0];
       if (!registered.validate(payload)) {
         const message = `${ERROR_CATALOGUE.VALIDATION_FAILED.message} ${this.#ajv.errorsText(registered.validate.errors)}`;
         return fail(appError('VALIDATION_FAILED', message));

@@ -87,7 +87,9 @@ describe('tenant isolation', () => {
       (r) =>
         r.access !== 'public' &&
         r.access !== 'superadmin' &&
-        /:(unitId|userId|qualificationId|deviceId|templateId|alarmId)/.test(r.url),
+        /:(unitId|userId|qualificationId|deviceId|templateId|alarmId|geofenceId|overlayId|channelId|recordingId|emergencyId)/.test(
+          r.url,
+        ),
     );
     expect(routes.length).toBeGreaterThan(0);
     const token = await a.token(a.ids.adminId);

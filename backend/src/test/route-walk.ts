@@ -31,6 +31,11 @@ export interface SeededTenant {
     linkToken: string;
     templateId: string;
     alarmId: string;
+    geofenceId: string;
+    overlayId: string;
+    channelId: string;
+    recordingId: string;
+    emergencyId: string;
   };
   /** A fresh access token for the user, on a new device (so sign-out routes cannot starve the walk). */
   token(userId?: string): Promise<string>;
@@ -201,6 +206,77 @@ export async function seedTenant(db: Db, label: string): Promise<SeededTenant> {
     createdAt: now,
   });
 
+  const geofenceId = randomUUID();
+  await db.insert(t.geofences).values({
+    id: geofenceId,
+    tenantId,
+    name: `Station area ${tag}`,
+    kind: 'station',
+    geometry: { kind: 'circle', lat: 51.16, lon: 10.45, radiusM: 200 },
+    statusText: `At station ${tag}`,
+    createdAt: now,
+    updatedAt: now,
+  });
+  await db
+    .insert(t.geofencePresence)
+    .values({ geofenceId, userId: memberId, tenantId, inside: true, since: now });
+  const overlayId = randomUUID();
+  await db.insert(t.mapOverlays).values({
+    id: overlayId,
+    tenantId,
+    name: `Hydrants ${tag}`,
+    featureCount: 1,
+    sizeBytes: 100,
+    data: {
+      type: 'FeatureCollection',
+      features: [
+        {
+          type: 'Feature',
+          properties: { name: `Hydrant ${tag}` },
+          geometry: { type: 'Point', coordinates: [10.45, 51.16] },
+        },
+      ],
+    },
+    createdAt: now,
+    updatedAt: now,
+  });
+
+  // Push-to-talk: a channel of the member's unit, a recording row (no audio file: the
+  // download answers 404) and an emergency call with a position.
+  const channelId = randomUUID();
+  await db.insert(t.pttChannels).values({
+    id: channelId,
+    tenantId,
+    name: `Channel ${tag}`,
+    members: { unitIds: [unitId], roles: [], userIds: [] },
+    createdAt: now,
+    updatedAt: now,
+  });
+  const recordingId = randomUUID();
+  await db.insert(t.pttRecordings).values({
+    id: recordingId,
+    tenantId,
+    channelId,
+    talkerUserId: memberId,
+    startedAt: now,
+    durationMs: 1000,
+    bytes: 100,
+    storagePath: `${tenantId}/${channelId}/${recordingId}.opus`,
+    createdAt: now,
+  });
+  const emergencyId = randomUUID();
+  await db.insert(t.pttEmergencies).values({
+    id: emergencyId,
+    tenantId,
+    channelId,
+    userId: memberId,
+    lat: 51.16,
+    lon: 10.45,
+    accuracyM: 10,
+    positionAt: now,
+    raisedAt: now,
+  });
+
   const [tenantRow] = await db.select().from(t.tenants).where(eq(t.tenants.id, tenantId));
   return {
     tenantId,
@@ -216,6 +292,11 @@ export async function seedTenant(db: Db, label: string): Promise<SeededTenant> {
       tenantRow!.slug,
       templateId,
       alarmId,
+      geofenceId,
+      overlayId,
+      channelId,
+      recordingId,
+      emergencyId,
     ],
     ids: {
       unitId,
@@ -229,6 +310,11 @@ export async function seedTenant(db: Db, label: string): Promise<SeededTenant> {
       linkToken,
       templateId,
       alarmId,
+      geofenceId,
+      overlayId,
+      channelId,
+      recordingId,
+      emergencyId,
     },
     async token(userId = userIds.admin!) {
       return (await mintDevice(userId)).token;
@@ -247,6 +333,11 @@ export function idForName(name: string, ids: SeededTenant['ids'], tenantId: stri
   if (n === 'passkeyId') return ids.passkeyId;
   if (n === 'templateId') return ids.templateId;
   if (n === 'alarmId') return ids.alarmId;
+  if (n === 'geofenceId') return ids.geofenceId;
+  if (n === 'overlayId') return ids.overlayId;
+  if (n === 'channelId') return ids.channelId;
+  if (n === 'recordingId') return ids.recordingId;
+  if (n === 'emergencyId') return ids.emergencyId;
   if (n === 'tenantId') return tenantId;
   if (n === 'token') return ids.linkToken;
   if (n === 'targetId') return ids.userId;

@@ -9,6 +9,7 @@ import type {
   AlarmTargets,
   AvailabilityState,
   AvailabilityWindow,
+  PositionSharingState,
 } from '@trupp/shared';
 import { request } from './http.ts';
 
@@ -117,10 +118,8 @@ export const createSchedule = (body: {
 export const deleteSchedule = (scheduleId: string): Promise<void> =>
   request('DELETE', `/api/alarm-schedules/${id(scheduleId)}`);
 
-export interface PositionSharing {
-  sharing: boolean;
-  until: string | null;
-}
+/** Whether and why the member shares their position (`PositionSharingState`). */
+export type PositionSharing = PositionSharingState;
 export const getPositionSharing = (): Promise<PositionSharing> =>
   request('GET', '/api/me/position-sharing');
 export const setPositionSharing = (on: boolean): Promise<PositionSharing> =>

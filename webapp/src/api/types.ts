@@ -119,6 +119,9 @@ export interface Tenant {
   retentionInactiveDeviceDays: number;
   retentionTrackHours: number;
   retentionAlarmDays: number;
+  retentionRecordingDays: number;
+  /** Members share their position while on duty (availability "available"). */
+  positionShareOnDuty: boolean;
 }
 
 export interface TenantWithCount extends Tenant {
@@ -179,6 +182,7 @@ export interface PrivacyInfo {
     inactiveDeviceDays: number;
     alarmDays: number;
     trackHours: number;
+    recordingDays: number;
   };
   categories: {
     key: string;

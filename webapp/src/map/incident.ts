@@ -1,5 +1,5 @@
-import type { FeatureCollection } from 'geojson';
-import { Marker, type GeoJSONSource, type Map as MapLibreMap } from 'maplibre-gl';
+import { Marker, type Map as MapLibreMap } from 'maplibre-gl';
+import { drawnArea } from './draw.ts';
 
 /** A red incident marker that can be moved; returns a setter (null removes it). */
 export function incidentMarker(
@@ -39,45 +39,5 @@ export function centreOnIncident(
  * returns a setter (null or fewer than two points clears it).
  */
 export function areaOverlay(map: MapLibreMap): (ring: Array<[number, number]> | null) => void {
-  const id = 'alarm-area';
-  const toGeoJson = (ring: Array<[number, number]> | null): FeatureCollection => ({
-    type: 'FeatureCollection',
-    features:
-      ring && ring.length >= 2
-        ? [
-            {
-              type: 'Feature',
-              properties: {},
-              geometry:
-                ring.length >= 3
-                  ? { type: 'Polygon', coordinates: [[...ring, ring[0]!]] }
-                  : { type: 'LineString', coordinates: ring },
-            },
-          ]
-        : [],
-  });
-  let latest: Array<[number, number]> | null = null;
-  const install = () => {
-    if (map.getSource(id)) return;
-    map.addSource(id, { type: 'geojson', data: toGeoJson(latest) });
-    map.addLayer({
-      id: `${id}-fill`,
-      type: 'fill',
-      source: id,
-      paint: { 'fill-color': '#c62828', 'fill-opacity': 0.2 },
-    });
-    map.addLayer({
-      id: `${id}-line`,
-      type: 'line',
-      source: id,
-      paint: { 'line-color': '#c62828', 'line-width': 2 },
-    });
-  };
-  if (map.isStyleLoaded()) install();
-  else map.once('load', install);
-  return (ring) => {
-    latest = ring;
-    const source = map.getSource(id) as GeoJSONSource | undefined;
-    source?.setData(toGeoJson(ring));
-  };
+  return drawnArea(map, { id: 'alarm-area', colour: '#c62828' });
 }

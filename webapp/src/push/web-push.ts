@@ -30,8 +30,17 @@ export async function registerServiceWorker(): Promise<ServiceWorkerRegistration
   }
 }
 
-/** Hands the current access token (or null after sign-out) to the service worker. */
+/**
+ * Hands the current access token (or null after sign-out) to the service worker. On
+ * sign-out the data the worker kept for offline use (last positions, `trupp-data-*`
+ * caches) goes too: it belongs to the user who signed out.
+ */
 export async function syncWorkerToken(token: string | null): Promise<void> {
+  if (!token && typeof caches !== 'undefined') {
+    for (const name of await caches.keys().catch(() => [])) {
+      if (name.startsWith('trupp-data-')) await caches.delete(name).catch(() => false);
+    }
+  }
   if (typeof indexedDB === 'undefined') return;
   await new Promise<void>((resolve) => {
     const open = indexedDB.open(DB_NAME, 1);

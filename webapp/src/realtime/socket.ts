@@ -33,6 +33,7 @@ export interface RealtimeConnection {
 type Listener = (payload: unknown) => void;
 const listeners = new Map<string, Set<Listener>>();
 const connectListeners = new Set<() => void>();
+const disconnectListeners = new Set<() => void>();
 let current: Socket | null = null;
 
 /**
@@ -55,6 +56,12 @@ export function onConnected(listener: () => void): () => void {
   connectListeners.add(listener);
   if (current?.connected) listener();
   return () => connectListeners.delete(listener);
+}
+
+/** Runs `listener` whenever the socket goes down (the server forgets per-socket state). */
+export function onDisconnected(listener: () => void): () => void {
+  disconnectListeners.add(listener);
+  return () => disconnectListeners.delete(listener);
 }
 
 export function isConnected(): boolean {
@@ -88,6 +95,7 @@ function wireDomainListeners(socket: Socket): void {
     socket.on(event, (payload: unknown) => set.forEach((l) => l(payload)));
   }
   socket.on('connect', () => connectListeners.forEach((l) => l()));
+  socket.on('disconnect', () => disconnectListeners.forEach((l) => l()));
 }
 
 interface ConnectErrorData {

@@ -130,7 +130,7 @@ async function announceStep(app: FastifyInstance, { alarm, realerted, added }: S
       .to(userRoom(r.userId))
       .emit(ALARM_SERVER_EVENTS.raised, { ...toSummary(alarm), alertCount: r.alertCount });
   }
-  const board = await buildBoard(app.db, alarm);
+  const board = await buildBoard(app.db, alarm, undefined, app.config.positionTravelSpeedKmh);
   emitBoardDelta(app, alarm.tenantId, {
     alarmId: alarm.id,
     escalationStage: alarm.escalationStage,

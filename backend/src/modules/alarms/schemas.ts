@@ -40,6 +40,8 @@ export const Targets = Type.Object(
     userIds: Type.Array(IdString, { maxItems: 2000, default: [] }),
     qualificationIds: Type.Array(IdString, { maxItems: 100, default: [] }),
     area: Type.Optional(Type.Union([Area, Type.Null()])),
+    /** Everyone whose last known position is inside one of these geofences. */
+    geofenceIds: Type.Optional(Type.Array(IdString, { maxItems: 50 })),
   },
   { additionalProperties: false },
 );
@@ -196,6 +198,9 @@ export const RecipientState = Type.Object({
   etaMinutes: NullableInt,
   respondedAt: NullableIso,
   qualificationIds: Type.Array(Type.String()),
+  /** Coming members who share: km from their last position, and the ETA it gives. */
+  distanceKm: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+  positionEtaMinutes: Type.Optional(NullableInt),
 });
 
 export const Board = Type.Object({

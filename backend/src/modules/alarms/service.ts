@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import {
   ALARM_SERVER_EVENTS,
+  DEFAULT_TRAVEL_SPEED_KMH,
   alarmTotals,
   requirementStatus,
   type AlarmBoard,
@@ -19,6 +20,7 @@ import { boardRoom, userRoom } from '../../realtime/gateway.ts';
 import { AnswerBatcher } from './answer-batcher.ts';
 import { recordAudit, type AuditActor } from '../audit/service.ts';
 import { findTenant } from '../tenants/repository.ts';
+import { distancesTo, type DistanceEta } from '../positions/eta.ts';
 import {
   findAlarm,
   findRecipient,
@@ -56,6 +58,7 @@ function normaliseTargets(targets: Partial<AlarmTargets> | undefined): AlarmTarg
     userIds: [...new Set(targets?.userIds ?? [])],
     qualificationIds: [...new Set(targets?.qualificationIds ?? [])],
     area: targets?.area ?? null,
+    geofenceIds: [...new Set(targets?.geofenceIds ?? [])],
   };
 }
 
@@ -349,7 +352,7 @@ export async function triggerAlarm(
     change: 'raised',
     alertedUserIds: recipients.map((r) => r.userId),
   });
-  return buildBoard(app.db, alarm, recipients);
+  return buildBoard(app.db, alarm, recipients, app.config.positionTravelSpeedKmh);
 }
 
 // ---------------------------------------------------------------- board
@@ -358,6 +361,7 @@ export async function buildBoard(
   db: DbOrTx,
   alarm: AlarmRow,
   recipientRows?: RecipientRow[],
+  travelSpeedKmh = DEFAULT_TRAVEL_SPEED_KMH,
 ): Promise<AlarmBoard> {
   const rows = recipientRows ?? (await recipientsOf(db, alarm.tenantId, alarm.id));
   const facts = await memberFacts(
@@ -366,10 +370,26 @@ export async function buildBoard(
     rows.map((r) => r.userId),
   );
   const names = await qualificationNames(db, alarm.tenantId);
+  // Members coming to an open alarm with a location: how far away their last position is.
+  const distances =
+    alarm.lat !== null && alarm.lon !== null && alarm.closedAt === null
+      ? await distancesTo(
+          db,
+          alarm.tenantId,
+          { lat: alarm.lat, lon: alarm.lon },
+          rows.filter((r) => r.response === 'coming').map((r) => r.userId),
+          travelSpeedKmh,
+        )
+      : new Map<string, DistanceEta>();
   const recipients = rows
     .map((r) => {
       const f = facts.get(r.userId);
-      return toRecipientState(r, f?.displayName ?? '?', f?.qualificationIds ?? []);
+      const d = distances.get(r.userId);
+      return {
+        ...toRecipientState(r, f?.displayName ?? '?', f?.qualificationIds ?? []),
+        distanceKm: d?.distanceKm ?? null,
+        positionEtaMinutes: d?.positionEtaMinutes ?? null,
+      };
     })
     .sort(byEta);
   return {
@@ -408,7 +428,12 @@ export async function loadBoard(
   tenantId: string,
   alarmId: string,
 ): Promise<AlarmBoard> {
-  return buildBoard(app.db, await findAlarm(app.db, tenantId, alarmId));
+  return buildBoard(
+    app.db,
+    await findAlarm(app.db, tenantId, alarmId),
+    undefined,
+    app.config.positionTravelSpeedKmh,
+  );
 }
 
 // ---------------------------------------------------------------- update and close
@@ -465,7 +490,7 @@ export async function updateAlarm(
     change: 'updated',
     alertedUserIds: added.map((r) => r.userId),
   });
-  const board = await buildBoard(app.db, alarm);
+  const board = await buildBoard(app.db, alarm, undefined, app.config.positionTravelSpeedKmh);
   emitBoardDelta(app, tenantId, { alarmId, recipients: board.recipients });
   return board;
 }
@@ -538,7 +563,7 @@ export async function closeAlarm(
     await announceUpdate(app, alarm);
     emitBoardDelta(app, tenantId, { alarmId, recipients: [], closedAt: now.toISOString() });
   }
-  return buildBoard(app.db, alarm);
+  return buildBoard(app.db, alarm, undefined, app.config.positionTravelSpeedKmh);
 }
 
 // ---------------------------------------------------------------- member side
@@ -573,7 +598,13 @@ export async function respond(
       deliveredAt: result.deliveredAt?.toISOString() ?? null,
       readAt: result.readAt?.toISOString() ?? null,
     });
-    app.bus.emit('alarm.changed', { tenantId, alarmId, change: 'responded', alertedUserIds: [] });
+    app.bus.emit('alarm.changed', {
+      tenantId,
+      alarmId,
+      change: 'responded',
+      alertedUserIds: [],
+      userId,
+    });
     // The member's other devices show the answer too.
     app.io.to(userRoom(userId)).emit(ALARM_SERVER_EVENTS.updated, result.summary);
   }

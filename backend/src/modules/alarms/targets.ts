@@ -19,6 +19,7 @@ import {
   users,
 } from '../../db/schema.ts';
 import { appError } from '../../errors.ts';
+import { assertGeofencesInTenant, geofencesByIds } from '../geofences/repository.ts';
 import { assertQualificationsInTenant } from '../qualifications/repository.ts';
 import { assertUnitsInTenant, listUnits } from '../units/repository.ts';
 
@@ -28,6 +29,7 @@ export const NO_TARGETS: AlarmTargets = {
   userIds: [],
   qualificationIds: [],
   area: null,
+  geofenceIds: [],
 };
 
 const RECEIVING_ROLES = PERMISSION_MATRIX['alarms.receive'] as readonly Role[];
@@ -37,7 +39,8 @@ export function hasTargets(targets: AlarmTargets): boolean {
     targets.unitIds.length +
       targets.roles.length +
       targets.userIds.length +
-      targets.qualificationIds.length >
+      targets.qualificationIds.length +
+      (targets.geofenceIds?.length ?? 0) >
       0 || Boolean(targets.area)
   );
 }
@@ -50,12 +53,13 @@ export function mergeTargets(a: AlarmTargets, b: AlarmTargets): AlarmTargets {
     userIds: union(a.userIds, b.userIds),
     qualificationIds: union(a.qualificationIds, b.qualificationIds),
     area: b.area ?? a.area ?? null,
+    geofenceIds: union(a.geofenceIds ?? [], b.geofenceIds ?? []),
   };
 }
 
 /**
  * Checks that every id in `targets` belongs to the tenant.
- * @throws AppError UNIT_NOT_FOUND, USER_NOT_FOUND, QUALIFICATION_NOT_FOUND
+ * @throws AppError UNIT_NOT_FOUND, USER_NOT_FOUND, QUALIFICATION_NOT_FOUND, GEOFENCE_NOT_FOUND
  */
 export async function assertTargetsInTenant(
   db: DbOrTx,
@@ -71,6 +75,7 @@ export async function assertTargetsInTenant(
   }
   await assertUnitsInTenant(db, tenantId, targets.unitIds);
   await assertQualificationsInTenant(db, tenantId, targets.qualificationIds);
+  await assertGeofencesInTenant(db, tenantId, targets.geofenceIds ?? []);
   const wanted = [...new Set(targets.userIds)];
   if (wanted.length > 0) {
     const found = await db
@@ -172,6 +177,15 @@ export async function resolveRecipients(
   for (const id of targets.userIds) matched.add(id);
   if (targets.area) {
     for (const id of await membersInArea(db, tenantId, targets.area, options.now)) matched.add(id);
+  }
+  // Geofences deleted since a template named them are skipped, not an error.
+  for (const fence of await geofencesByIds(db, tenantId, targets.geofenceIds ?? [])) {
+    const g = fence.geometry;
+    const area: AlarmArea =
+      g.kind === 'circle'
+        ? { kind: 'circle', lat: g.lat, lon: g.lon, radiusKm: g.radiusM / 1000 }
+        : { kind: 'polygon', ring: g.ring };
+    for (const id of await membersInArea(db, tenantId, area, options.now)) matched.add(id);
   }
 
   const roles = targets.roles.filter((r): r is Role => RECEIVING_ROLES.includes(r as Role));

@@ -111,6 +111,7 @@ const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       .onDuplicateKeyUpdate({ set: next });
     const result = present(userId, { userId, tenantId, ...next }, now, await timezoneOf(tenantId));
     app.io.to(boardRoom(tenantId)).emit('availability.changed', result);
+    app.bus.emit('availability.changed', { tenantId, userId });
     return result;
   }
 

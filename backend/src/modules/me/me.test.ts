@@ -66,7 +66,7 @@ describe('GET /api/me', () => {
   it('gives a member no admin permissions', async () => {
     const member = await createUser(t.app.db, tenant.id);
     const res = await get('/api/me', await signInAs(t.app, member));
-    expect(res.json().permissions).toEqual(['directory.read', 'alarms.receive']);
+    expect(res.json().permissions).toEqual(['directory.read', 'alarms.receive', 'ptt.use']);
   });
 
   it('needs a valid access token', async () => {

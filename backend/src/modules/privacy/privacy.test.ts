@@ -53,6 +53,7 @@ describe('GET /api/privacy', () => {
       inactiveDeviceDays: 60,
       alarmDays: 365,
       trackHours: 24,
+      recordingDays: 30,
     });
     const category = (key: string) => body.categories.find((c) => c.key === key)!;
     expect(category('connections')).toMatchObject({
@@ -69,6 +70,11 @@ describe('GET /api/privacy', () => {
       visibleTo: ['admin', 'dispatcher', 'lead'],
     });
     expect(category('alarms')).toMatchObject({ retention: 365 });
+    // Push-to-talk recordings and emergency calls: dispatch, leads and admins.
+    expect(category('ptt')).toMatchObject({
+      retention: 30,
+      visibleTo: ['admin', 'dispatcher', 'lead'],
+    });
     expect(category('profile')).toMatchObject({
       retention: null,
       visibleTo: ['admin', 'dispatcher', 'lead', 'member'],

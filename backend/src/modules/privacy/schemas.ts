@@ -17,6 +17,7 @@ export const CATEGORY_KEYS = [
   'alarms',
   'availability',
   'positions',
+  'ptt',
 ] as const;
 export type CategoryKey = (typeof CATEGORY_KEYS)[number];
 
@@ -41,6 +42,7 @@ export const PrivacyInfo = Type.Object({
     inactiveDeviceDays: Type.Integer(),
     alarmDays: Type.Integer(),
     trackHours: Type.Integer(),
+    recordingDays: Type.Integer(),
   }),
   categories: Type.Array(PrivacyCategory),
 });
@@ -134,6 +136,30 @@ export const DataExport = Type.Object({
       lon: Type.Number(),
       accuracyM: Type.Integer(),
       recordedAt: Iso,
+    }),
+  ),
+  /** Push-to-talk transmissions of the user's voice that were recorded (metadata; audio on request). */
+  pttRecordings: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      channelId: Type.String(),
+      channelName: Type.String(),
+      startedAt: Iso,
+      durationMs: Type.Integer(),
+      bytes: Type.Integer(),
+    }),
+  ),
+  /** Emergency calls the user raised. */
+  pttEmergencies: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      channelId: Type.String(),
+      channelName: Type.String(),
+      raisedAt: Iso,
+      lat: Type.Union([Type.Number(), Type.Null()]),
+      lon: Type.Union([Type.Number(), Type.Null()]),
+      accuracyM: Type.Union([Type.Integer(), Type.Null()]),
+      acknowledgedAt: NullableIso,
     }),
   ),
 });

@@ -8,6 +8,9 @@ import {
   devices,
   memberAvailability,
   positionPoints,
+  pttChannels,
+  pttEmergencies,
+  pttRecordings,
   qualifications,
   recoveryCodes,
   units,
@@ -33,7 +36,13 @@ const CATEGORIES: ReadonlyArray<{
   fields: string[];
   permission: Permission;
   retention:
-    null | 'connectionDays' | 'auditDays' | 'inactiveDeviceDays' | 'alarmDays' | 'trackHours';
+    | null
+    | 'connectionDays'
+    | 'auditDays'
+    | 'inactiveDeviceDays'
+    | 'alarmDays'
+    | 'trackHours'
+    | 'recordingDays';
 }> = [
   {
     key: 'profile',
@@ -85,9 +94,26 @@ const CATEGORIES: ReadonlyArray<{
   },
   {
     key: 'positions',
-    fields: ['lat', 'lon', 'accuracy', 'heading', 'speed', 'recordedAt', 'onlyWhileSharing'],
+    fields: [
+      'lat',
+      'lon',
+      'accuracy',
+      'heading',
+      'speed',
+      'recordedAt',
+      'areasInside',
+      'onlyWhileSharing',
+    ],
     permission: 'alarms.board',
     retention: 'trackHours',
+  },
+  {
+    // Recorded transmissions (recorded channels only) and emergency calls; emergency calls
+    // are kept like alarms, recordings for the recording period shown here.
+    key: 'ptt',
+    fields: ['recordedTransmissions', 'emergencyCalls', 'emergencyPosition'],
+    permission: 'ptt.manage',
+    retention: 'recordingDays',
   },
 ];
 
@@ -100,6 +126,7 @@ export async function privacyInfo(db: Db, tenantId: string): Promise<PrivacyInfo
     inactiveDeviceDays: tenant.retentionInactiveDeviceDays,
     alarmDays: tenant.retentionAlarmDays,
     trackHours: tenant.retentionTrackHours,
+    recordingDays: tenant.retentionRecordingDays,
   };
   const categories: PrivacyCategory[] = CATEGORIES.map((c) => ({
     key: c.key,
@@ -227,6 +254,20 @@ export async function exportUserData(
       .orderBy(asc(positionPoints.recordedAt)),
   ]);
   const availability = availabilityRows[0];
+  const [recordingRows, emergencyRows] = await Promise.all([
+    db
+      .select({ recording: pttRecordings, channelName: pttChannels.name })
+      .from(pttRecordings)
+      .leftJoin(pttChannels, eq(pttChannels.id, pttRecordings.channelId))
+      .where(and(eq(pttRecordings.tenantId, tenantId), eq(pttRecordings.talkerUserId, userId)))
+      .orderBy(asc(pttRecordings.startedAt)),
+    db
+      .select({ emergency: pttEmergencies, channelName: pttChannels.name })
+      .from(pttEmergencies)
+      .leftJoin(pttChannels, eq(pttChannels.id, pttEmergencies.channelId))
+      .where(and(eq(pttEmergencies.tenantId, tenantId), eq(pttEmergencies.userId, userId)))
+      .orderBy(asc(pttEmergencies.raisedAt)),
+  ]);
 
   return {
     exportedAt: new Date().toISOString(),
@@ -253,6 +294,24 @@ export async function exportUserData(
       lon: p.lon,
       accuracyM: p.accuracyM,
       recordedAt: p.recordedAt.toISOString(),
+    })),
+    pttRecordings: recordingRows.map(({ recording, channelName }) => ({
+      id: recording.id,
+      channelId: recording.channelId,
+      channelName: channelName ?? '',
+      startedAt: recording.startedAt.toISOString(),
+      durationMs: recording.durationMs,
+      bytes: recording.bytes,
+    })),
+    pttEmergencies: emergencyRows.map(({ emergency, channelName }) => ({
+      id: emergency.id,
+      channelId: emergency.channelId,
+      channelName: channelName ?? '',
+      raisedAt: emergency.raisedAt.toISOString(),
+      lat: emergency.lat,
+      lon: emergency.lon,
+      accuracyM: emergency.accuracyM,
+      acknowledgedAt: iso(emergency.acknowledgedAt),
     })),
     account: {
       id: user.id,

@@ -22,7 +22,9 @@ export default async function retentionJob(app: FastifyInstance) {
               r.devicesSignedOut +
               r.devicesDeleted +
               r.positionPointsDeleted +
-              r.alarmsDeleted >
+              r.alarmsDeleted +
+              r.recordingsDeleted +
+              r.emergenciesDeleted >
             0,
         );
         if (changed.length > 0) app.log.info({ retention: changed }, 'retention applied');

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lt, notExists, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import {
   alarmRecipients,
@@ -7,12 +7,17 @@ import {
   authChallenges,
   connections,
   devices,
+  geofencePresence,
   loginThrottle,
   memberPositions,
   oneTimeLinks,
   positionPoints,
+  pttEmergencies,
+  pttRecordings,
   tenants,
 } from '../../db/schema.ts';
+import type { Config } from '../../config.ts';
+import { deleteRecordingFiles } from '../ptt/service.ts';
 import type { DomainBus } from '../../lib/bus.ts';
 import { recordAudit } from '../audit/service.ts';
 import { revokeDevice } from '../devices/service.ts';
@@ -31,6 +36,8 @@ export interface RetentionResult {
   devicesDeleted: number;
   positionPointsDeleted: number;
   alarmsDeleted: number;
+  recordingsDeleted: number;
+  emergenciesDeleted: number;
 }
 
 async function deleteInBatches(run: () => Promise<number>): Promise<number> {
@@ -55,7 +62,7 @@ const affectedRows = (result: unknown): number =>
  * every node may run it.
  */
 export async function applyRetention(
-  deps: { db: Db; bus: DomainBus },
+  deps: { db: Db; bus: DomainBus; config: Pick<Config, 'recordingsDir'> },
   now = new Date(),
 ): Promise<RetentionResult[]> {
   const { db } = deps;
@@ -135,6 +142,22 @@ export async function applyRetention(
       .where(
         and(eq(memberPositions.tenantId, tenant.id), lt(memberPositions.recordedAt, trackCutoff)),
       );
+    // Being in an area is known only with a position: it goes with the last position
+    // (expired or sharing stopped), and old "left" marks go with the track.
+    await db.delete(geofencePresence).where(
+      and(
+        eq(geofencePresence.tenantId, tenant.id),
+        or(
+          and(eq(geofencePresence.inside, false), lt(geofencePresence.since, trackCutoff)),
+          notExists(
+            db
+              .select({ one: sql`1` })
+              .from(memberPositions)
+              .where(eq(memberPositions.userId, geofencePresence.userId)),
+          ),
+        ),
+      ),
+    );
 
     const alarmCutoff = new Date(now.getTime() - tenant.retentionAlarmDays * DAY_MS);
     const alarmsDeleted = await deleteInBatches(async () => {
@@ -153,6 +176,46 @@ export async function applyRetention(
       );
     });
 
+    // Push-to-talk recordings: the audio file first, then its row, so a failure leaves a
+    // row that the next run retries rather than a file nobody lists.
+    const recordingCutoff = new Date(now.getTime() - tenant.retentionRecordingDays * DAY_MS);
+    const recordingsDeleted = await deleteInBatches(async () => {
+      const old = await db
+        .select({ id: pttRecordings.id, storagePath: pttRecordings.storagePath })
+        .from(pttRecordings)
+        .where(
+          and(eq(pttRecordings.tenantId, tenant.id), lt(pttRecordings.startedAt, recordingCutoff)),
+        )
+        .limit(BATCH);
+      if (old.length === 0) return 0;
+      await deleteRecordingFiles(
+        deps.config.recordingsDir,
+        old.map((r) => r.storagePath),
+      );
+      return affectedRows(
+        await db.delete(pttRecordings).where(
+          and(
+            eq(pttRecordings.tenantId, tenant.id),
+            inArray(
+              pttRecordings.id,
+              old.map((r) => r.id),
+            ),
+          ),
+        ),
+      );
+    });
+    // Emergency calls are incident records: kept as long as alarms.
+    const emergenciesDeleted = await deleteInBatches(async () =>
+      affectedRows(
+        await db
+          .delete(pttEmergencies)
+          .where(
+            and(eq(pttEmergencies.tenantId, tenant.id), lt(pttEmergencies.raisedAt, alarmCutoff)),
+          )
+          .limit(BATCH),
+      ),
+    );
+
     const result = {
       tenantId: tenant.id,
       connectionsDeleted,
@@ -161,13 +224,17 @@ export async function applyRetention(
       devicesDeleted,
       positionPointsDeleted,
       alarmsDeleted,
+      recordingsDeleted,
+      emergenciesDeleted,
     };
     if (
       connectionsDeleted +
         auditRecordsDeleted +
         devicesDeleted +
         positionPointsDeleted +
-        alarmsDeleted >
+        alarmsDeleted +
+        recordingsDeleted +
+        emergenciesDeleted >
       0
     ) {
       await recordAudit(db, tenant.id, {
@@ -178,6 +245,8 @@ export async function applyRetention(
           devicesDeleted,
           positionPointsDeleted,
           alarmsDeleted,
+          recordingsDeleted,
+          emergenciesDeleted,
         },
       });
     }

@@ -19,6 +19,8 @@ export function toTenant(row: TenantRow): Tenant {
     retentionInactiveDeviceDays: row.retentionInactiveDeviceDays,
     retentionTrackHours: row.retentionTrackHours,
     retentionAlarmDays: row.retentionAlarmDays,
+    retentionRecordingDays: row.retentionRecordingDays,
+    positionShareOnDuty: row.positionShareOnDuty,
   };
 }
 

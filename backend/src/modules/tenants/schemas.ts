@@ -21,6 +21,7 @@ export const RETENTION_BOUNDS = {
   retentionInactiveDeviceDays: { minimum: 1, maximum: 3650 },
   retentionTrackHours: { minimum: 1, maximum: 24 * 90 },
   retentionAlarmDays: { minimum: 7, maximum: 3650 },
+  retentionRecordingDays: { minimum: 1, maximum: 3650 },
 } as const;
 
 export const Tenant = Type.Object({
@@ -33,6 +34,10 @@ export const Tenant = Type.Object({
   retentionInactiveDeviceDays: Type.Integer(),
   retentionTrackHours: Type.Integer(),
   retentionAlarmDays: Type.Integer(),
+  /** Days push-to-talk recordings are kept. */
+  retentionRecordingDays: Type.Integer(),
+  /** Members share their position while on duty (availability "available"). */
+  positionShareOnDuty: Type.Boolean(),
 });
 export type Tenant = Static<typeof Tenant>;
 
@@ -46,6 +51,9 @@ export const TenantWithCount = Type.Object({
   retentionInactiveDeviceDays: Type.Integer(),
   retentionTrackHours: Type.Integer(),
   retentionAlarmDays: Type.Integer(),
+  /** Days push-to-talk recordings are kept. */
+  retentionRecordingDays: Type.Integer(),
+  positionShareOnDuty: Type.Boolean(),
   userCount: Type.Integer(),
 });
 export type TenantWithCount = Static<typeof TenantWithCount>;
@@ -61,6 +69,8 @@ export const TenantPatchBody = Type.Object(
     ),
     retentionTrackHours: Type.Optional(Type.Integer(RETENTION_BOUNDS.retentionTrackHours)),
     retentionAlarmDays: Type.Optional(Type.Integer(RETENTION_BOUNDS.retentionAlarmDays)),
+    retentionRecordingDays: Type.Optional(Type.Integer(RETENTION_BOUNDS.retentionRecordingDays)),
+    positionShareOnDuty: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

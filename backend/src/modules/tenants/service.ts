@@ -71,6 +71,8 @@ const SETTINGS = [
   'retentionInactiveDeviceDays',
   'retentionTrackHours',
   'retentionAlarmDays',
+  'retentionRecordingDays',
+  'positionShareOnDuty',
 ] as const;
 
 /**
@@ -88,7 +90,8 @@ export async function updateTenantSettings(
     throw appError('TENANT_TIMEZONE_INVALID');
   }
   const wanted = { ...patch, ...(patch.name === undefined ? {} : { name: patch.name.trim() }) };
-  return deps.db.transaction(async (tx) => {
+  let changed = false;
+  const tenant = await deps.db.transaction(async (tx) => {
     const current = await findTenant(tx, tenantId, { lock: true });
     const changes: Record<string, { from: unknown; to: unknown }> = {};
     const columns: Partial<typeof tenants.$inferInsert> = {};
@@ -109,6 +112,9 @@ export async function updateTenantSettings(
       target: { type: 'tenant', id: tenantId },
       details: { changes },
     });
+    changed = true;
     return toTenant(await findTenant(tx, tenantId));
   });
+  if (changed) deps.bus.emit('tenant.changed', { tenantId });
+  return tenant;
 }

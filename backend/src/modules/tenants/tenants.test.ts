@@ -47,6 +47,8 @@ describe('GET /api/tenant', () => {
         retentionInactiveDeviceDays: 180,
         retentionTrackHours: 24,
         retentionAlarmDays: 365,
+        retentionRecordingDays: 30,
+        positionShareOnDuty: false,
       });
     }
     expect((await apiAs(t.app, null)('GET', '/api/tenant')).statusCode).toBe(401);
