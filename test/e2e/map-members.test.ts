@@ -145,7 +145,10 @@ describe('dispatch map: members', () => {
         (await rendered(page, ['members-dot'])).map((f) => f.properties.userId).sort(),
       )
       .toEqual([max!.id, jonas!.id, sophie!.id].sort());
-    expect((await rendered(page, ['members-label'])).length).toBeGreaterThan(0);
+    // Labels are drawn as images when MapLibre first asks for them: a frame or two later.
+    await expect
+      .poll(async () => (await rendered(page, ['members-label'])).length)
+      .toBeGreaterThan(0);
     expect((await rendered(page, ['members-heading'])).map((f) => f.properties.userId)).toEqual([
       max!.id,
     ]);
