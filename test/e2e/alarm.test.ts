@@ -47,7 +47,9 @@ describe('raising an alarm in the browser', () => {
     await dispatcher.getByTestId('nav-dispatch').click();
     // Dispatch sees who is not available before sending.
     await expect
-      .poll(() => dispatcher.getByTestId('dispatch-availability').innerText())
+      .poll(() => dispatcher.getByTestId('dispatch-availability').innerText(), {
+        timeout: 10_000,
+      })
       .toMatch(/Jonas Weber\s*Unavailable/);
     await dispatcher.getByTestId('dispatch-template-search').fill('B3');
     await dispatcher.getByTestId('dispatch-template-B3 – Wohnungsbrand').click();
@@ -153,7 +155,9 @@ describe('raising an alarm in the browser', () => {
     // Jonas is back: dispatch sees it live, without reloading.
     await jonas.getByTestId('availability-available').click();
     await expect
-      .poll(() => dispatcher.getByTestId('dispatch-availability').innerText())
+      .poll(() => dispatcher.getByTestId('dispatch-availability').innerText(), {
+        timeout: 10_000,
+      })
       .not.toContain('Jonas Weber');
   });
 });
