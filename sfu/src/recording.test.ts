@@ -37,13 +37,13 @@ describe('Recording (real mediasoup worker)', () => {
 
     const grantedAt = Date.now();
     await server.grantFloor('rec', alice.producerId, { talker: 'Alice Example' });
-    const sentAtGrant = alice.talker.sent + alice.talker.skipped;
+    const sentAtGrant = alice.talker.sent + alice.talker.dropped;
     expect(server.stats().channels[0]!.recordingId).toEqual(expect.any(String));
-    await waitFor(() => alice.talker.sent + alice.talker.skipped - sentAtGrant >= 75, 5_000);
-    alice.talker.skip(10); // 200 ms lost on the way
-    await waitFor(() => alice.talker.sent + alice.talker.skipped - sentAtGrant >= 150, 5_000);
+    await waitFor(() => alice.talker.sent + alice.talker.dropped - sentAtGrant >= 75, 5_000);
+    alice.talker.drop(10); // 200 ms lost on the way
+    await waitFor(() => alice.talker.sent + alice.talker.dropped - sentAtGrant >= 150, 5_000);
     await sleep(30);
-    const packetsInTurn = alice.talker.sent + alice.talker.skipped - sentAtGrant;
+    const packetsInTurn = alice.talker.sent + alice.talker.dropped - sentAtGrant;
     await server.releaseFloor('rec');
 
     const [finished] = await notifications.wait('recording.finished');

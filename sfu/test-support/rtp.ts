@@ -35,10 +35,10 @@ export class RtpTalker {
   #target: { ip: string; port: number } | null = null;
   #seq = Math.floor(Math.random() * 0xffff);
   #timestamp = Math.floor(Math.random() * 0xffffffff);
-  #skip = 0;
-  /** Packets sent, and packets skipped as if lost on the way. */
+  #toDrop = 0;
+  /** Packets sent, and packets dropped as if lost on the way. */
   sent = 0;
-  skipped = 0;
+  dropped = 0;
 
   constructor(
     readonly ssrc: number,
@@ -49,8 +49,8 @@ export class RtpTalker {
   }
 
   /** The next `count` packets are lost: sequence numbers and timestamps move on. */
-  skip(count: number): void {
-    this.#skip += count;
+  drop(count: number): void {
+    this.#toDrop += count;
   }
 
   to(target: { ip: string; port: number }): void {
@@ -64,7 +64,7 @@ export class RtpTalker {
 
   #send(): void {
     if (!this.#target) return;
-    const payload = this.#payloads[(this.sent + this.skipped) % this.#payloads.length]!;
+    const payload = this.#payloads[(this.sent + this.dropped) % this.#payloads.length]!;
     const packet = Buffer.alloc(12 + payload.length);
     packet[0] = 0x80; // V=2, no padding, no extension, no CSRC
     packet[1] = OPUS_PT & 0x7f;
@@ -74,9 +74,9 @@ export class RtpTalker {
     payload.copy(packet, 12);
     this.#seq = (this.#seq + 1) & 0xffff;
     this.#timestamp = (this.#timestamp + 960) >>> 0; // 20 ms at 48 kHz
-    if (this.#skip > 0) {
-      this.#skip -= 1;
-      this.skipped += 1;
+    if (this.#toDrop > 0) {
+      this.#toDrop -= 1;
+      this.dropped += 1;
       return;
     }
     this.#socket.send(packet, this.#target.port, this.#target.ip);
