@@ -6,6 +6,6 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    projects: ['shared', 'backend', 'sfu', 'webapp', 'maps', 'test'],
+    projects: ['shared', 'chat-client', 'backend', 'sfu', 'webapp', 'maps', 'test'],
   },
 });

@@ -43,6 +43,7 @@ import auditRoutes from './modules/audit/routes.ts';
 import connectionRoutes from './modules/connections/routes.ts';
 import privacyRoutes from './modules/privacy/routes.ts';
 import pttRoutes from './modules/ptt/routes.ts';
+import chatRoutes from './modules/chat/routes.ts';
 import type { SfuHandle } from './modules/ptt/media.ts';
 
 export interface AppDeps {
@@ -158,6 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(alarmScheduleRoutes);
   await app.register(positionRoutes);
   await app.register(pttRoutes, { sfu: deps.sfu ?? null });
+  await app.register(chatRoutes);
   await app.register(geofenceRoutes);
   await app.register(overlayRoutes);
   await app.register(positionMapRoutes);

@@ -67,6 +67,8 @@ export interface Config {
   readonly sfu: SfuConfig;
   /** Where push-to-talk recordings (Ogg Opus files) are stored. */
   readonly recordingsDir: string;
+  /** Where encrypted chat attachments are stored (opaque blobs named by id). */
+  readonly chatBlobsDir: string;
 }
 
 export class ConfigError extends Error {
@@ -211,6 +213,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     sfuSecret: env.SFU_SECRET ? env.SFU_SECRET : null,
     sfu: sfuConfig(env, nodeEnv, problems),
     recordingsDir: resolve(str('RECORDINGS_DIR', join(dataDir, 'recordings'))),
+    chatBlobsDir: resolve(str('CHAT_BLOBS_DIR', join(dataDir, 'chat-blobs'))),
     ...overrides,
   };
 

@@ -125,6 +125,27 @@ export const ERROR_CATALOGUE = {
   PTT_MEDIA_UNAVAILABLE: { status: 503, message: 'Push-to-talk audio is not available right now.' },
   PTT_RECORDING_NOT_FOUND: { status: 404, message: 'There is no such recording.' },
   PTT_EMERGENCY_NOT_FOUND: { status: 404, message: 'There is no such emergency call.' },
+  CHAT_CONVERSATION_NOT_FOUND: { status: 404, message: 'There is no such conversation.' },
+  CHAT_NOT_IN_GROUP: {
+    status: 409,
+    message: "This device is not in the conversation's encryption group yet.",
+  },
+  CHAT_EPOCH_CONFLICT: { status: 409, message: 'Another change to the group was accepted first.' },
+  CHAT_EPOCH_STALE: {
+    status: 409,
+    message: 'The message was encrypted for an outdated group state.',
+  },
+  CHAT_DIRECT_EXISTS: { status: 409, message: 'A conversation with this person exists already.' },
+  CHAT_KEY_PACKAGE_INVALID: { status: 400, message: 'A key package is not valid.' },
+  CHAT_BLOB_TOO_LARGE: {
+    status: 413,
+    message: 'The attachment is larger than your organisation allows.',
+  },
+  CHAT_BLOB_NOT_FOUND: { status: 404, message: 'There is no such attachment.' },
+  CHAT_MEMBERS_MANAGED: {
+    status: 409,
+    message: 'The members of this conversation follow a unit or an alarm.',
+  },
   GEOFENCE_NOT_FOUND: { status: 404, message: 'There is no such geofence.' },
   GEOFENCE_NAME_TAKEN: { status: 409, message: 'A geofence with this name exists already.' },
   GEOFENCE_GEOMETRY_INVALID: { status: 400, message: 'The geofence shape is invalid.' },

@@ -5,3 +5,4 @@ export * from './alarms.ts';
 export * from './positions.ts';
 export * from './geofences.ts';
 export * from './ptt.ts';
+export * from './chat.ts';

@@ -56,6 +56,15 @@ export const PERMISSION_MATRIX = {
   'ptt.manage': ['admin', 'dispatcher', 'lead'],
   /** Draw, change and delete geofences (station areas, danger zones, operation areas). */
   'geofences.manage': ['admin', 'dispatcher', 'lead'],
+  /** Take part in end-to-end encrypted chat: 1:1, groups, unit and alarm chats. */
+  'chat.use': OPERATIONAL,
+  /** Create unit chats (membership follows a unit). */
+  'chat.manage': ['admin', 'dispatcher', 'lead'],
+  /**
+   * See chat metadata only (conversations, members, devices, message times and sizes) —
+   * never content, which the server cannot read anyway.
+   */
+  'chat.metadata': ['admin', 'auditor'],
   /** Upload and delete GeoJSON overlay layers of the map. */
   'overlays.manage': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -121,7 +121,23 @@ self.addEventListener('push', (event) => {
     data = {};
   }
   if (data.type === 'alarm' && typeof data.id === 'string') event.waitUntil(showAlarm(data.id));
+  if (data.type === 'chat' && typeof data.id === 'string') event.waitUntil(showChat(data.id));
 });
+
+/**
+ * A chat push carries only the conversation's opaque id: the message is end-to-end
+ * encrypted and only the open app can read it. Nothing is shown while the app is visible.
+ */
+async function showChat(id) {
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  if (windows.some((w) => w.visibilityState === 'visible')) return;
+  const de = (self.navigator.language || '').toLowerCase().startsWith('de');
+  await self.registration.showNotification(de ? 'Neue Nachricht' : 'New message', {
+    body: de ? 'Öffne Trupp, um sie zu lesen.' : 'Open Trupp to read it.',
+    tag: `chat-${id}`,
+    data: { chat: id },
+  });
+}
 
 async function answerFromNotification(id, action) {
   const answered = await api('POST', `/api/me/alarms/${encodeURIComponent(id)}/response`, {
@@ -136,6 +152,11 @@ async function answerFromNotification(id, action) {
 
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
+  const chat = event.notification.data && event.notification.data.chat;
+  if (chat) {
+    event.waitUntil(self.clients.openWindow(`/chat/${encodeURIComponent(chat)}`));
+    return;
+  }
   const id = event.notification.data && event.notification.data.id;
   if (!id) return;
   if (event.action === 'coming' || event.action === 'not_coming') {

@@ -7,6 +7,7 @@ import {
   index,
   int,
   json,
+  mediumtext,
   mysqlEnum,
   mysqlTable,
   primaryKey,
@@ -23,6 +24,7 @@ import type {
   PttMembers,
 } from '@trupp/shared';
 import {
+  CHAT_CONVERSATION_KINDS,
   ALARM_PRIORITIES,
   ALARM_RESPONSES,
   AVAILABILITY_STATES,
@@ -61,6 +63,10 @@ export const tenants = mysqlTable(
     retentionAlarmDays: int('retention_alarm_days').notNull().default(365),
     /** Days push-to-talk recordings (audio files and their metadata) are kept. */
     retentionRecordingDays: int('retention_recording_days').notNull().default(30),
+    /** Days chat ciphertext and encrypted attachments are kept on the server. */
+    retentionChatDays: int('retention_chat_days').notNull().default(30),
+    /** Largest encrypted chat attachment (MiB). */
+    chatUploadMb: int('chat_upload_mb').notNull().default(25),
     /**
      * Members share their position while on duty (availability "available"), not only
      * while answering an alarm or switched on. Off by default (privacy by default).
@@ -747,5 +753,169 @@ export const pttEmergencies = mysqlTable(
   (t) => [
     index('ptt_emergencies_tenant_idx').on(t.tenantId, t.raisedAt),
     index('ptt_emergencies_user_idx').on(t.tenantId, t.userId),
+  ],
+);
+
+/*
+ * Chat. The server is an MLS delivery service: it keeps who is in a conversation, which
+ * devices are in its MLS group, and opaque bytes (base64 text) it cannot read. No column
+ * holds message content, file names or captions.
+ */
+
+/** A conversation = one MLS group. `epoch` is null until a member device created the group. */
+export const chatConversations = mysqlTable(
+  'chat_conversations',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    kind: mysqlEnum('kind', CHAT_CONVERSATION_KINDS).notNull(),
+    /** A group's name (metadata the list needs); null for 1:1, unit and alarm chats. */
+    title: varchar('title', { length: 120 }),
+    unitId: id('unit_id'),
+    followUnit: boolean('follow_unit').notNull().default(false),
+    alarmId: id('alarm_id'),
+    /** One 1:1 conversation per pair: the two user ids, sorted, joined by ':'. */
+    directKey: varchar('direct_key', { length: 80 }),
+    /** Shorter than the tenant's retention when set. */
+    retentionDays: int('retention_days'),
+    epoch: bigint('epoch', { mode: 'number', unsigned: true }),
+    lastSeq: bigint('last_seq', { mode: 'number', unsigned: true }).notNull().default(0),
+    createdBy: id('created_by'),
+    archivedAt: at('archived_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('chat_conversations_direct_uq').on(t.tenantId, t.directKey),
+    uniqueIndex('chat_conversations_alarm_uq').on(t.tenantId, t.alarmId),
+    index('chat_conversations_unit_idx').on(t.tenantId, t.unitId),
+  ],
+);
+
+export const chatMembers = mysqlTable(
+  'chat_members',
+  {
+    conversationId: id('conversation_id').notNull(),
+    userId: id('user_id').notNull(),
+    tenantId: tenantId(),
+    role: mysqlEnum('role', ['owner', 'member']).notNull().default('member'),
+    /** The member has seen every message up to this seq (read receipts, unread counts). */
+    readSeq: bigint('read_seq', { mode: 'number', unsigned: true }).notNull().default(0),
+    joinedAt: at('joined_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.userId] }),
+    index('chat_members_user_idx').on(t.tenantId, t.userId),
+  ],
+);
+
+/** The devices in a conversation's MLS group, as the accepted commits say. */
+export const chatGroupDevices = mysqlTable(
+  'chat_group_devices',
+  {
+    conversationId: id('conversation_id').notNull(),
+    deviceId: id('device_id').notNull(),
+    tenantId: tenantId(),
+    userId: id('user_id').notNull(),
+    /** The seq of the commit that added the device (it reads only later messages). */
+    addedSeq: bigint('added_seq', { mode: 'number', unsigned: true }).notNull(),
+    /** The device fetched every message up to this seq (delivery receipts, cleanup). */
+    deliveredSeq: bigint('delivered_seq', { mode: 'number', unsigned: true }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.deviceId] }),
+    index('chat_group_devices_device_idx').on(t.deviceId),
+  ],
+);
+
+/** A device's MLS signature public key (the source of its safety number). */
+export const chatDeviceKeys = mysqlTable('chat_device_keys', {
+  deviceId: id('device_id').primaryKey(),
+  tenantId: tenantId(),
+  userId: id('user_id').notNull(),
+  signaturePublicKey: varchar('signature_public_key', { length: 200 }).notNull(),
+  createdAt: createdAt(),
+});
+
+/** One-time MLS key packages; a last-resort one is handed out but never used up. */
+export const chatKeyPackages = mysqlTable(
+  'chat_key_packages',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    deviceId: id('device_id').notNull(),
+    /** sha256 (hex) of the key package bytes. */
+    ref: char('ref', { length: 64 }).notNull(),
+    keyPackage: text('key_package').notNull(),
+    lastResort: boolean('last_resort').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('chat_key_packages_ref_uq').on(t.deviceId, t.ref),
+    index('chat_key_packages_device_idx').on(t.deviceId, t.lastResort),
+  ],
+);
+
+/** MLS messages (application and commit) of a conversation, ordered by `seq`. */
+export const chatMessages = mysqlTable(
+  'chat_messages',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    conversationId: id('conversation_id').notNull(),
+    seq: bigint('seq', { mode: 'number', unsigned: true }).notNull(),
+    kind: mysqlEnum('kind', ['application', 'commit']).notNull(),
+    epoch: bigint('epoch', { mode: 'number', unsigned: true }).notNull(),
+    senderUserId: id('sender_user_id').notNull(),
+    senderDeviceId: id('sender_device_id').notNull(),
+    /** The sender's idempotency key: a retry returns the stored message. */
+    clientId: varchar('client_id', { length: 36 }),
+    payload: mediumtext('payload').notNull(),
+    size: int('size').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('chat_messages_seq_uq').on(t.conversationId, t.seq),
+    uniqueIndex('chat_messages_client_uq').on(t.conversationId, t.senderDeviceId, t.clientId),
+    index('chat_messages_at_idx').on(t.tenantId, t.createdAt),
+  ],
+);
+
+/** A welcome for one added device, fetched by it and deleted when it acknowledges. */
+export const chatWelcomes = mysqlTable(
+  'chat_welcomes',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    conversationId: id('conversation_id').notNull(),
+    deviceId: id('device_id').notNull(),
+    seq: bigint('seq', { mode: 'number', unsigned: true }).notNull(),
+    epoch: bigint('epoch', { mode: 'number', unsigned: true }).notNull(),
+    keyPackageRef: char('key_package_ref', { length: 64 }).notNull(),
+    welcome: mediumtext('welcome').notNull(),
+    ratchetTree: mediumtext('ratchet_tree'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('chat_welcomes_device_idx').on(t.deviceId),
+    index('chat_welcomes_at_idx').on(t.tenantId, t.createdAt),
+  ],
+);
+
+/** An encrypted attachment under CHAT_BLOBS_DIR; only its size and owner are known here. */
+export const chatBlobs = mysqlTable(
+  'chat_blobs',
+  {
+    id: id().primaryKey(),
+    tenantId: tenantId(),
+    conversationId: id('conversation_id').notNull(),
+    uploaderUserId: id('uploader_user_id').notNull(),
+    uploaderDeviceId: id('uploader_device_id').notNull(),
+    size: int('size').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('chat_blobs_conversation_idx').on(t.tenantId, t.conversationId),
+    index('chat_blobs_at_idx').on(t.tenantId, t.createdAt),
   ],
 );

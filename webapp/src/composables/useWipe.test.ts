@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { eraseLocalData } from './useWipe.ts';
 
 describe('eraseLocalData', () => {
@@ -18,5 +18,23 @@ describe('eraseLocalData', () => {
   it('completes where IndexedDB, caches and service workers do not exist', async () => {
     expect(globalThis.indexedDB).toBeUndefined();
     await expect(eraseLocalData()).resolves.toBeUndefined();
+  });
+
+  it('deletes the chat database by name where the browser cannot list databases', async () => {
+    const deleted: string[] = [];
+    vi.stubGlobal('indexedDB', {
+      deleteDatabase(name: string) {
+        deleted.push(name);
+        const request: { onsuccess?: () => void } = {};
+        queueMicrotask(() => request.onsuccess?.());
+        return request;
+      },
+    });
+    try {
+      await eraseLocalData();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(deleted).toEqual(['trupp-chat']);
   });
 });

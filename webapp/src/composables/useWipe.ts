@@ -3,14 +3,23 @@
  * wipe. Each store is erased independently so one failing (a private window without
  * IndexedDB, say) never leaves the others intact.
  */
+import { CHAT_DB_NAME } from '../chat/secure-store.ts';
+
+/**
+ * Deleted by name too, for browsers that cannot list databases (Firefox before 126):
+ * the chat's keys and messages must never survive a wipe.
+ */
+const KNOWN_DATABASES = [CHAT_DB_NAME];
 
 async function deleteIndexedDbDatabases(): Promise<void> {
   const factory = globalThis.indexedDB;
-  if (!factory || typeof factory.databases !== 'function') return;
-  const databases = await factory.databases();
+  if (!factory) return;
+  const listed =
+    typeof factory.databases === 'function' ? await factory.databases().catch(() => []) : [];
+  const names = new Set([...KNOWN_DATABASES, ...listed.map(({ name }) => name)]);
   await Promise.all(
-    databases.map(
-      ({ name }) =>
+    [...names].map(
+      (name) =>
         new Promise<void>((resolve) => {
           if (!name) return resolve();
           const request = factory.deleteDatabase(name);

@@ -43,6 +43,7 @@ export const de: Messages = {
       map: 'Karte',
       home: 'Übersicht',
       ptt: 'Funk',
+      chat: 'Chat',
       security: 'Sicherheit',
       privacy: 'Datenschutz',
       units: 'Einheiten',
@@ -109,6 +110,8 @@ export const de: Messages = {
       track: 'Strecke',
       replay: 'Strecke abspielen',
       centre: 'Auf der Karte zeigen',
+      talk: 'Funken',
+      talkHint: 'Funk in einem Kanal, in dem du und {name} seid',
     },
     etaSpeed: 'Geschwindigkeit für Ankunftszeiten (km/h)',
     etaSpeedHint: 'Luftlinie bei dieser Durchschnittsgeschwindigkeit, bis es Routing gibt.',
@@ -641,6 +644,10 @@ export const de: Messages = {
     channels: 'Kanäle',
     noChannels: 'Du bist noch in keinem Kanal. Frag deine Leitstelle oder die Verwaltung.',
     chooseChannel: 'Wähle einen Kanal zum Sprechen („Hier sprechen“).',
+    talkTo: {
+      shared: '{name} erreichen: {channel} ist ein gemeinsamer Kanal.',
+      unknown: '{name} erreichen: Kein gemeinsamer Kanal gefunden. Wähle einen, in dem {name} ist.',
+    },
     priorityChannel: 'Vorrang',
     recorded: 'Aufgezeichnet',
     recordedHint: 'Alles, was in diesem Kanal gesagt wird, wird aufgezeichnet.',
@@ -792,6 +799,158 @@ export const de: Messages = {
     chooseFile: 'Wähle zuerst eine .geojson-Datei.',
     loadFailed: 'Die Ebene „{name}“ konnte nicht geladen werden. Lade die Karte neu.',
   },
+  chat: {
+    title: 'Chat',
+    new: 'Neuer Chat',
+    kind: {
+      direct: '1:1',
+      group: 'Gruppe',
+      unit: 'Einheiten-Chat',
+      alarm: 'Einsatz-Chat',
+    },
+    groupName: 'Name der Gruppe',
+    unit: 'Einheit',
+    pickUnit: 'Einheit wählen',
+    pickPerson: 'Person wählen',
+    pickPeople: 'Personen wählen',
+    searchPeople: 'Nach Namen suchen',
+    create: 'Chat starten',
+    empty: 'Noch keine Unterhaltungen. Starte eine mit „Neuer Chat“.',
+    noMessages: 'Noch keine Nachrichten',
+    starting: 'Der verschlüsselte Chat wird geöffnet …',
+    notFound: 'Diese Unterhaltung gibt es nicht mehr, oder du bist nicht mehr dabei.',
+    unread: '{n} ungelesen',
+    back: 'Alle Chats',
+    members: 'Mitglieder und Geräte',
+    safetyHint:
+      'Vergleiche die Sicherheitsnummern mit denen, die die anderen auf ihren Geräten sehen. Stimmen sie überein, kann niemand sonst mitlesen.',
+    unnamedDevice: 'Unbenanntes Gerät',
+    noDevices: 'Noch kein Gerät in der Unterhaltung',
+    waitingForGroup:
+      'Die Verschlüsselung dieser Unterhaltung wird auf diesem Gerät eingerichtet. Du kannst schreiben, sobald sie bereit ist.',
+    historyNotice: 'Nachrichten von vor dem Beitritt dieses Geräts sind hier nicht lesbar.',
+    inputPlaceholder: 'Nachricht (@ erwähnt jemanden)',
+    send: 'Senden',
+    saveEdit: 'Speichern',
+    photoButton: 'Foto',
+    fileButton: 'Datei',
+    caption: 'Bildunterschrift (optional)',
+    reply: 'Antworten',
+    edit: 'Bearbeiten',
+    delete: 'Löschen',
+    deleteConfirm: 'Für alle löschen',
+    edited: 'bearbeitet',
+    deleted: 'Diese Nachricht wurde gelöscht.',
+    editing: 'Du bearbeitest deine Nachricht',
+    replyingTo: 'Antwort an {name}',
+    quoteUnavailable: 'Eine frühere Nachricht, die auf diesem Gerät nicht vorliegt',
+    you: 'Du',
+    download: 'Öffnen',
+    attachmentLoading: 'Wird entschlüsselt …',
+    attachmentFailed: 'Der Anhang konnte nicht geladen werden. Vielleicht ist er abgelaufen.',
+    attachment: {
+      image: 'Foto',
+      file: 'Datei',
+      voice: 'Sprachnachricht',
+    },
+    receipt: {
+      sent: 'Gesendet',
+      delivered: 'Zugestellt',
+      read: 'Gelesen',
+    },
+    system: {
+      joined: 'Du bist der Unterhaltung auf diesem Gerät beigetreten.',
+      joinedLate:
+        'Du bist auf diesem Gerät beigetreten – frühere Nachrichten sind auf diesem Gerät nicht lesbar.',
+      device_added: '{name} hat ein neues Gerät – Sicherheitsnummer {number}',
+      device_removed: 'Ein Gerät von {name} wurde aus der Unterhaltung entfernt.',
+    },
+    photo: {
+      tools: 'Zeichenwerkzeuge',
+      tool: {
+        arrow: 'Pfeil',
+        circle: 'Kreis',
+        freehand: 'Zeichnen',
+        text: 'Text',
+      },
+      color: {
+        red: 'Rot',
+        yellow: 'Gelb',
+        white: 'Weiß',
+        black: 'Schwarz',
+      },
+      canvas: 'Foto: ziehen, um etwas zu markieren, oder tippen, um Text zu setzen',
+      textPlaceholder: 'Text eingeben, dann Enter',
+      undo: 'Rückgängig',
+      clear: 'Alles löschen',
+      send: 'Senden',
+      sending: 'Wird vorbereitet …',
+      loading: 'Foto wird geladen …',
+      loadFailed:
+        'Diese Datei lässt sich nicht als Bild anzeigen. Wähle ein Foto im Format JPEG, PNG oder WebP.',
+      exportFailed:
+        'Das Foto konnte nicht zum Senden vorbereitet werden. Versuche es noch einmal oder sende es ohne Markierungen.',
+    },
+    voice: {
+      hold: 'Gedrückt halten für eine Sprachnachricht, loslassen zum Senden',
+      level: 'Mikrofonpegel',
+      slideToCancel: '← Nach links ziehen zum Abbrechen',
+      releaseToCancel: 'Loslassen zum Abbrechen',
+      endsIn: 'Aufnahme endet in {time}',
+      tooShort: 'Zu kurz. Halte die Taste gedrückt, während du sprichst.',
+      play: 'Abspielen',
+      pause: 'Pause',
+      position: 'Position in der Sprachnachricht',
+      playFailed: 'Diese Sprachnachricht kann in diesem Browser nicht abgespielt werden.',
+      error: {
+        denied:
+          'Das Mikrofon ist blockiert. Erlaube den Mikrofonzugriff für diese Seite in den Browser-Einstellungen und versuche es erneut.',
+        noDevice: 'Es wurde kein Mikrofon gefunden. Schließe eines an und versuche es erneut.',
+        busy: 'Das Mikrofon wird von einer anderen App benutzt (z. B. einem Anruf). Beende sie und versuche es erneut.',
+        unsupported:
+          'Dieser Browser kann keine Sprachnachrichten aufnehmen. Nutze ein aktuelles Chrome, Edge, Firefox oder Safari.',
+        failed: 'Die Aufnahme ist fehlgeschlagen. Versuche es erneut.',
+      },
+    },
+    lock: {
+      title: {
+        set: 'Chat-PIN festlegen',
+        confirm: 'PIN noch einmal eingeben',
+        unlock: 'Chat gesperrt',
+      },
+      hint: {
+        set: 'Deine Chatnachrichten auf diesem Gerät werden mit dieser PIN verschlüsselt. Nutze 6 bis 12 Ziffern.',
+        confirm: 'Damit sicher ist, dass du sie wie gewollt eingegeben hast.',
+        unlock: 'Gib deine Chat-PIN ein.',
+      },
+      pin: 'PIN',
+      keypad: 'Ziffernblock',
+      backspace: 'Letzte Ziffer löschen',
+      ok: 'OK',
+      mismatch: 'Die beiden PINs waren verschieden. Lege die PIN noch einmal fest.',
+      wrongPinLeft:
+        'Falsche PIN. Noch {n} Versuch, bevor du warten musst. | Falsche PIN. Noch {n} Versuche, bevor du warten musst.',
+      wait: 'Zu viele falsche PINs. Versuche es in {time} erneut.',
+      forgot: 'PIN vergessen?',
+      forgotTitle: 'Chatdaten auf diesem Gerät löschen?',
+      forgotWarning:
+        'Ohne die PIN lassen sich die Chatdaten auf diesem Gerät nicht öffnen. Beim Löschen gehen alle Chatnachrichten, Fotos und Schlüssel auf diesem Gerät verloren; sie lassen sich nicht wiederherstellen. Danach legst du eine neue PIN fest und erhältst wieder neue Nachrichten – ältere bleiben auf diesem Gerät unlesbar. Dein Konto und andere Geräte sind nicht betroffen.',
+      eraseConfirm: 'Chatdaten löschen',
+      error: {
+        CHAT_LOCKED: 'Der Chat ist gesperrt. Gib deine PIN ein.',
+        CHAT_LOCK_NO_PIN: 'Auf diesem Gerät ist noch keine Chat-PIN festgelegt. Lege eine fest.',
+        CHAT_LOCK_PIN_EXISTS:
+          'Auf diesem Gerät ist bereits eine Chat-PIN festgelegt. Gib sie zum Entsperren ein.',
+        CHAT_LOCK_PIN_INVALID: 'Die PIN muss aus 6 bis 12 Ziffern bestehen.',
+        CHAT_LOCK_WRONG_PIN: 'Falsche PIN.',
+        CHAT_LOCK_WAIT: 'Zu viele falsche PINs. Warte einen Moment und versuche es erneut.',
+        CHAT_LOCK_CORRUPT:
+          'Die Chatdaten auf diesem Gerät sind beschädigt und nicht lesbar. Lösche die Chatdaten auf diesem Gerät, um fortzufahren.',
+        CHAT_LOCK_FAILED:
+          'Der Chat-Speicher dieses Browsers ist nicht verfügbar (privates Fenster oder Speicher voll). Nutze ein normales Fenster und gib Speicherplatz frei.',
+      },
+    },
+  },
   errors: {
     VALIDATION_FAILED:
       'Eine Eingabe fehlt oder hat das falsche Format. Prüfe die Felder und versuche es noch einmal.',
@@ -900,6 +1059,23 @@ export const de: Messages = {
     PTT_RECORDING_NOT_FOUND:
       'Diese Aufnahme gibt es nicht mehr (Aufnahmen werden nach der Aufbewahrungsfrist gelöscht). Lade die Liste neu.',
     PTT_EMERGENCY_NOT_FOUND: 'Diesen Notruf gibt es nicht mehr. Lade die Seite neu.',
+    CHAT_CONVERSATION_NOT_FOUND:
+      'Dieses Gespräch gibt es nicht mehr, oder du bist nicht mehr dabei. Lade die Chatliste neu.',
+    CHAT_NOT_IN_GROUP:
+      'Dieses Gerät ist noch nicht in die Verschlüsselung des Gesprächs aufgenommen. Warte einen Moment: die App eines anderen Mitglieds nimmt es automatisch auf.',
+    CHAT_EPOCH_CONFLICT:
+      'Ein anderes Mitglied hat die Gruppe im selben Moment geändert. Die App versucht es selbst noch einmal.',
+    CHAT_EPOCH_STALE:
+      'Die Gruppe hat sich beim Senden geändert. Die App verschlüsselt die Nachricht neu und sendet sie noch einmal.',
+    CHAT_DIRECT_EXISTS: 'Mit dieser Person gibt es schon ein Gespräch. Öffne es aus der Chatliste.',
+    CHAT_KEY_PACKAGE_INVALID:
+      'Die Schlüssel dieses Geräts konnten nicht registriert werden. Lade die App neu; passiert es wieder, melde dich ab und wieder an.',
+    CHAT_BLOB_TOO_LARGE:
+      'Diese Datei ist größer, als deine Organisation erlaubt. Sende eine kleinere Datei oder ein Foto.',
+    CHAT_BLOB_NOT_FOUND:
+      'Dieser Anhang ist nicht mehr da (Anhänge werden nach der Aufbewahrungsfrist gelöscht).',
+    CHAT_MEMBERS_MANAGED:
+      'Die Mitglieder dieses Chats folgen einer Einheit oder einem Alarm und können hier nicht geändert werden.',
     GEOFENCE_NOT_FOUND: 'Diesen Bereich gibt es nicht mehr. Lade die Karte neu.',
     GEOFENCE_NAME_TAKEN:
       'Ein Bereich mit diesem Namen existiert bereits. Wähle einen anderen Namen.',

@@ -40,6 +40,7 @@ export const en = {
       map: 'Map',
       home: 'Overview',
       ptt: 'Push-to-talk',
+      chat: 'Chat',
       security: 'Security',
       privacy: 'Privacy',
       units: 'Units',
@@ -106,6 +107,8 @@ export const en = {
       track: 'Track',
       replay: 'Replay track',
       centre: 'Centre on map',
+      talk: 'Talk',
+      talkHint: 'Push-to-talk on a channel you share with {name}',
     },
     etaSpeed: 'Speed for ETAs (km/h)',
     etaSpeedHint: 'Straight-line distance at this average speed, until routing exists.',
@@ -627,6 +630,10 @@ export const en = {
     channels: 'Channels',
     noChannels: 'You are not a member of any channel yet. Ask your dispatch or admin.',
     chooseChannel: 'Choose a channel to talk on ("Talk here").',
+    talkTo: {
+      shared: 'To reach {name}: {channel} is a channel you share.',
+      unknown: 'To reach {name}: no channel you share was found. Choose one {name} is in.',
+    },
     priorityChannel: 'Priority',
     recorded: 'Recorded',
     recordedHint: 'Everything said on this channel is recorded.',
@@ -774,6 +781,155 @@ export const en = {
     chooseFile: 'Choose a .geojson file first.',
     loadFailed: 'Layer "{name}" could not be loaded. Reload the map.',
   },
+  chat: {
+    title: 'Chat',
+    new: 'New chat',
+    kind: {
+      direct: '1:1',
+      group: 'Group',
+      unit: 'Unit chat',
+      alarm: 'Alarm chat',
+    },
+    groupName: 'Name of the group',
+    unit: 'Unit',
+    pickUnit: 'Choose a unit',
+    pickPerson: 'Choose a person',
+    pickPeople: 'Choose people',
+    searchPeople: 'Search by name',
+    create: 'Start chat',
+    empty: 'No conversations yet. Start one with "New chat".',
+    noMessages: 'No messages yet',
+    starting: 'Opening the encrypted chat …',
+    notFound: 'This conversation does not exist any more, or you are no longer in it.',
+    unread: '{n} unread',
+    back: 'All chats',
+    members: 'Members and devices',
+    safetyHint:
+      'Compare the safety numbers with the ones the others see on their devices. If they match, nobody else can read along.',
+    unnamedDevice: 'Unnamed device',
+    noDevices: 'No device in the conversation yet',
+    waitingForGroup:
+      'The encryption for this conversation is being set up on this device. You can write as soon as it is ready.',
+    historyNotice: 'Messages sent before this device joined are not readable on it.',
+    inputPlaceholder: 'Message (type @ to mention someone)',
+    send: 'Send',
+    saveEdit: 'Save',
+    photoButton: 'Photo',
+    fileButton: 'File',
+    caption: 'Caption (optional)',
+    reply: 'Reply',
+    edit: 'Edit',
+    delete: 'Delete',
+    deleteConfirm: 'Delete for everyone',
+    edited: 'edited',
+    deleted: 'This message was deleted.',
+    editing: 'Editing your message',
+    replyingTo: 'Reply to {name}',
+    quoteUnavailable: 'An earlier message that is not on this device',
+    you: 'You',
+    download: 'Open',
+    attachmentLoading: 'Decrypting …',
+    attachmentFailed: 'The attachment could not be loaded. It may have expired.',
+    attachment: {
+      image: 'Photo',
+      file: 'File',
+      voice: 'Voice message',
+    },
+    receipt: {
+      sent: 'Sent',
+      delivered: 'Delivered',
+      read: 'Read',
+    },
+    system: {
+      joined: 'You joined this conversation on this device.',
+      joinedLate: 'You joined on this device – earlier messages are not readable on this device.',
+      device_added: '{name} has a new device – safety number {number}',
+      device_removed: 'A device of {name} was removed from the conversation.',
+    },
+    photo: {
+      tools: 'Drawing tools',
+      tool: {
+        arrow: 'Arrow',
+        circle: 'Circle',
+        freehand: 'Draw',
+        text: 'Text',
+      },
+      color: {
+        red: 'Red',
+        yellow: 'Yellow',
+        white: 'White',
+        black: 'Black',
+      },
+      canvas: 'Photo: drag to mark something, or tap to place text',
+      textPlaceholder: 'Type text, then Enter',
+      undo: 'Undo',
+      clear: 'Clear',
+      send: 'Send',
+      sending: 'Preparing…',
+      loading: 'Loading the photo…',
+      loadFailed: 'This file cannot be shown as a picture. Choose a JPEG, PNG or WebP photo.',
+      exportFailed:
+        'The photo could not be prepared for sending. Try again, or send it without marks.',
+    },
+    voice: {
+      hold: 'Hold to record a voice message, release to send',
+      level: 'Microphone level',
+      slideToCancel: '← Slide left to cancel',
+      releaseToCancel: 'Release to cancel',
+      endsIn: 'Recording stops in {time}',
+      tooShort: 'Too short. Hold the button while you speak.',
+      play: 'Play',
+      pause: 'Pause',
+      position: 'Position in the voice message',
+      playFailed: 'This voice message cannot be played in this browser.',
+      error: {
+        denied:
+          'The microphone is blocked. Allow microphone access for this site in the browser settings, then try again.',
+        noDevice: 'No microphone was found. Connect one and try again.',
+        busy: 'The microphone is in use by another app (a call, say). End that and try again.',
+        unsupported:
+          'This browser cannot record voice messages. Use a current Chrome, Edge, Firefox or Safari.',
+        failed: 'Recording failed. Try again.',
+      },
+    },
+    lock: {
+      title: {
+        set: 'Choose a chat PIN',
+        confirm: 'Enter the PIN again',
+        unlock: 'Chat locked',
+      },
+      hint: {
+        set: 'Your chat messages on this device are encrypted with this PIN. Use 6 to 12 digits.',
+        confirm: 'To make sure you typed it as intended.',
+        unlock: 'Enter your chat PIN.',
+      },
+      pin: 'PIN',
+      keypad: 'Number pad',
+      backspace: 'Delete last digit',
+      ok: 'OK',
+      mismatch: 'The two PINs were different. Choose the PIN again.',
+      wrongPinLeft:
+        'Wrong PIN. {n} more try before you have to wait. | Wrong PIN. {n} more tries before you have to wait.',
+      wait: 'Too many wrong PINs. Try again in {time}.',
+      forgot: 'Forgot PIN?',
+      forgotTitle: 'Erase chat data on this device?',
+      forgotWarning:
+        'Without the PIN the chat data on this device cannot be opened. Erasing deletes all chat messages, photos and encryption keys on this device; they cannot be recovered. You then choose a new PIN and receive new messages again — older messages stay unreadable on this device. Your account and other devices are not affected.',
+      eraseConfirm: 'Erase chat data',
+      error: {
+        CHAT_LOCKED: 'The chat is locked. Enter your PIN.',
+        CHAT_LOCK_NO_PIN: 'No chat PIN is set on this device yet. Choose one.',
+        CHAT_LOCK_PIN_EXISTS: 'A chat PIN is set on this device already. Enter it to unlock.',
+        CHAT_LOCK_PIN_INVALID: 'The PIN must be 6 to 12 digits.',
+        CHAT_LOCK_WRONG_PIN: 'Wrong PIN.',
+        CHAT_LOCK_WAIT: 'Too many wrong PINs. Wait a moment and try again.',
+        CHAT_LOCK_CORRUPT:
+          'The chat data on this device is damaged and cannot be read. Erase the chat data on this device to continue.',
+        CHAT_LOCK_FAILED:
+          'The chat storage of this browser is not available (a private window, or storage is full). Use a normal window and free some space.',
+      },
+    },
+  },
   errors: {
     VALIDATION_FAILED:
       'Some input is missing or has the wrong format. Check the fields and try again.',
@@ -866,6 +1022,24 @@ export const en = {
     PTT_RECORDING_NOT_FOUND:
       'This recording does not exist any more (recordings are deleted after the retention period). Reload the list.',
     PTT_EMERGENCY_NOT_FOUND: 'This emergency call does not exist any more. Reload the page.',
+    CHAT_CONVERSATION_NOT_FOUND:
+      'This conversation does not exist any more, or you are no longer in it. Reload the chat list.',
+    CHAT_NOT_IN_GROUP:
+      "This device has not been added to the conversation's encryption yet. Wait a moment: another member's app adds it automatically.",
+    CHAT_EPOCH_CONFLICT:
+      'Another member changed the group at the same moment. The app retries by itself.',
+    CHAT_EPOCH_STALE:
+      'The group changed while you were sending. The app encrypts the message again and resends it.',
+    CHAT_DIRECT_EXISTS:
+      'You already have a conversation with this person. Open it from the chat list.',
+    CHAT_KEY_PACKAGE_INVALID:
+      'The encryption keys of this device could not be registered. Reload the app; if it happens again, sign out and in.',
+    CHAT_BLOB_TOO_LARGE:
+      'This file is larger than your organisation allows. Send a smaller file or a photo instead.',
+    CHAT_BLOB_NOT_FOUND:
+      'This attachment is gone (attachments are deleted after the retention period).',
+    CHAT_MEMBERS_MANAGED:
+      'The members of this chat follow a unit or an alarm and cannot be changed here.',
     GEOFENCE_NOT_FOUND: 'This area does not exist any more. Reload the map.',
     GEOFENCE_NAME_TAKEN: 'An area with this name exists already. Choose another name.',
     GEOFENCE_GEOMETRY_INVALID:

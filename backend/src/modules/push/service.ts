@@ -23,8 +23,9 @@ export async function loadVapidKeys(db: DbOrTx): Promise<VapidKeys> {
 }
 
 /** What a push carries: an opaque id, nothing a push service could read anything from. */
+/** Never content: the device fetches (alarm) or decrypts (chat) it itself. */
 export interface PushPayload {
-  type: 'alarm';
+  type: 'alarm' | 'chat';
   id: string;
 }
 
@@ -77,7 +78,7 @@ export async function pushToUsers(
             body,
             {
               TTL: ALARM_TTL_SECONDS,
-              urgency: 'high',
+              urgency: payload.type === 'alarm' ? 'high' : 'normal',
               topic: `a${payload.id.replaceAll('-', '').slice(0, 30)}`,
               vapidDetails: {
                 subject: app.config.pushSubject,

@@ -18,6 +18,7 @@ import {
 } from '../../db/schema.ts';
 import type { Config } from '../../config.ts';
 import { deleteRecordingFiles } from '../ptt/service.ts';
+import { applyChatRetention } from '../chat/retention.ts';
 import type { DomainBus } from '../../lib/bus.ts';
 import { recordAudit } from '../audit/service.ts';
 import { revokeDevice } from '../devices/service.ts';
@@ -38,6 +39,8 @@ export interface RetentionResult {
   alarmsDeleted: number;
   recordingsDeleted: number;
   emergenciesDeleted: number;
+  chatMessagesDeleted: number;
+  chatBlobsDeleted: number;
 }
 
 async function deleteInBatches(run: () => Promise<number>): Promise<number> {
@@ -62,7 +65,7 @@ const affectedRows = (result: unknown): number =>
  * every node may run it.
  */
 export async function applyRetention(
-  deps: { db: Db; bus: DomainBus; config: Pick<Config, 'recordingsDir'> },
+  deps: { db: Db; bus: DomainBus; config: Pick<Config, 'recordingsDir' | 'chatBlobsDir'> },
   now = new Date(),
 ): Promise<RetentionResult[]> {
   const { db } = deps;
@@ -216,6 +219,13 @@ export async function applyRetention(
       ),
     );
 
+    const { chatMessagesDeleted, chatBlobsDeleted } = await applyChatRetention(
+      db,
+      deps.config.chatBlobsDir,
+      tenant,
+      now,
+    );
+
     const result = {
       tenantId: tenant.id,
       connectionsDeleted,
@@ -226,6 +236,8 @@ export async function applyRetention(
       alarmsDeleted,
       recordingsDeleted,
       emergenciesDeleted,
+      chatMessagesDeleted,
+      chatBlobsDeleted,
     };
     if (
       connectionsDeleted +
@@ -234,7 +246,9 @@ export async function applyRetention(
         positionPointsDeleted +
         alarmsDeleted +
         recordingsDeleted +
-        emergenciesDeleted >
+        emergenciesDeleted +
+        chatMessagesDeleted +
+        chatBlobsDeleted >
       0
     ) {
       await recordAudit(db, tenant.id, {
@@ -247,6 +261,8 @@ export async function applyRetention(
           alarmsDeleted,
           recordingsDeleted,
           emergenciesDeleted,
+          chatMessagesDeleted,
+          chatBlobsDeleted,
         },
       });
     }
