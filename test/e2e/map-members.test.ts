@@ -9,10 +9,11 @@ import { repoRoot } from '../support/server.ts';
 
 /**
  * The member side of the dispatch map in real Chromium (WebGL): clusters with counts when
- * zoomed out, coloured markers, unit filters, the details card with distance to the
- * incident, track replay with a time slider, and the GeoJSON download — all from our
- * own origin. Markers are WebGL, so the test asks the map which features it rendered
- * where (`window.__truppMap`, present only with the test flag) and checks pixels there.
+ * zoomed out, coloured markers with their labels, unit filters, the details card with
+ * distance to the incident and "Talk" (push-to-talk on a channel both share), track
+ * replay with a time slider, and the GeoJSON download — all from our own origin.
+ * Markers are WebGL, so the test asks the map which features it rendered where
+ * (`window.__truppMap`, present only with the test flag) and checks pixels there.
  */
 let site: DemoSite;
 const sockets: Socket[] = [];
@@ -63,7 +64,7 @@ function near(rgb: [number, number, number], hex: string, tolerance = 40): boole
 }
 
 describe('dispatch map: members', () => {
-  it('clusters, filters, shows details, replays a track and exports, from our own server only', async () => {
+  it('clusters, labels, filters, shows details, replays a track, exports and opens push-to-talk, from our own server only', async () => {
     const server = site.server;
     const page = await site.open('en-US', { viewport: { width: 1280, height: 860 } });
     await page.addInitScript(() => window.localStorage.setItem('trupp.mapTestHooks', '1'));
@@ -145,12 +146,16 @@ describe('dispatch map: members', () => {
         (await rendered(page, ['members-dot'])).map((f) => f.properties.userId).sort(),
       )
       .toEqual([max!.id, jonas!.id, sophie!.id].sort());
-    // Each dot carries its label (name, unit · fix age). Known bug, open: since the basemap
-    // has its own place labels the label images are not placed on the map, so this checks
-    // the label data only.
+    // Each dot carries its label (name, unit · fix age), an image drawn when the map asks
+    // for it: placed on the map a frame or two after the dots.
     expect(
       (await rendered(page, ['members-dot'])).map((f) => String(f.properties.labelImage)),
     ).toContainEqual(expect.stringContaining('Max Mustermann\nGruppe 1'));
+    await expect
+      .poll(async () =>
+        (await rendered(page, ['members-label'])).map((f) => f.properties.userId).sort(),
+      )
+      .toEqual([max!.id, jonas!.id, sophie!.id].sort());
     expect((await rendered(page, ['members-heading'])).map((f) => f.properties.userId)).toEqual([
       max!.id,
     ]);
@@ -160,6 +165,17 @@ describe('dispatch map: members', () => {
     let maxDot = await dotOf(max!.id);
     let png = PNG.sync.read(await page.getByTestId('map').screenshot());
     expect(near(pixel(png, maxDot.x, maxDot.y), '#1565c0')).toBe(true); // available: blue
+    // The label is on screen: a white box right of the dot (the bare land there is beige,
+    // #f1eee6, too far from white to pass), with dark text in it.
+    const jonasDot = await dotOf(jonas!.id);
+    expect(near(pixel(png, jonasDot.x + 27, jonasDot.y), '#ffffff', 20)).toBe(true);
+    let ink = 0;
+    for (let x = jonasDot.x + 30; x < jonasDot.x + 90; x += 1) {
+      for (let y = jonasDot.y - 16; y < jonasDot.y + 16; y += 1) {
+        if (pixel(png, x, y).every((c) => c < 100)) ink += 1;
+      }
+    }
+    expect(ink).toBeGreaterThan(30);
 
     // Filter out Gruppe 1 (Max and Jonas): only Sophie (Gruppe 2) stays on the map.
     await page.getByTestId('map-panel-toggle').click();
@@ -217,7 +233,7 @@ describe('dispatch map: members', () => {
     const distance = await page.getByTestId('map-member-distance').innerText();
     expect(distance).toMatch(/5\.[6-8] km/);
     expect(distance).toContain('9 min at 40 km/h');
-    expect(await card.getByRole('button', { name: /chat|talk|ptt/i }).count()).toBe(0);
+    expect(await card.getByTestId('map-member-talk').innerText()).toBe('Talk');
 
     // Replay Max's track: the slider moves his marker along the stored path.
     await new Promise((r) => setTimeout(r, 2500)); // track points are written in batches
@@ -270,6 +286,34 @@ describe('dispatch map: members', () => {
     expect(
       geo.features.find((f) => f.properties.name === 'Max Mustermann')!.properties.response,
     ).toBe('coming');
+
+    // "Talk" on Max's card opens push-to-talk on the first channel dispatch shares with
+    // him: Löschzug 1 (he is in Gruppe 1 below it), not "A Löschzug 2", listed first.
+    const unitList = await site.api<Array<{ id: string; name: string }>>(
+      dispatchToken,
+      'GET',
+      '/api/units',
+    );
+    const channelFor = (name: string, unit: string) =>
+      site.api<{ id: string }>(dispatchToken, 'POST', '/api/ptt/channels', {
+        name,
+        members: { unitIds: [unitList.find((u) => u.name === unit)!.id], roles: [], userIds: [] },
+      });
+    await channelFor('A Löschzug 2', 'Löschzug 2');
+    const shared = await channelFor('Löschzug 1 Funk', 'Löschzug 1');
+    maxDot = await dotOf(max!.id);
+    await page.mouse.click(mapBox.x + maxDot.x, mapBox.y + maxDot.y);
+    await card.getByTestId('map-member-talk').click();
+    await page.waitForURL(/\/ptt\?/);
+    const talkUrl = new URL(page.url());
+    expect(talkUrl.searchParams.get('channel')).toBe(shared.id);
+    expect(talkUrl.searchParams.get('with')).toBe('Max Mustermann');
+    await poll(() => page.getByTestId('ptt-panel').getAttribute('data-channel-name')).toBe(
+      'Löschzug 1 Funk',
+    );
+    expect(await page.getByTestId('ptt-talk-to').innerText()).toBe(
+      'To reach Max Mustermann: Löschzug 1 Funk is a channel you share.',
+    );
 
     expect(foreign).toEqual([]);
   }, 300_000);

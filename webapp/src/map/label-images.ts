@@ -4,8 +4,8 @@ import type { Map as MapLibreMap } from 'maplibre-gl';
  * Map labels drawn as images on a canvas with the device's own fonts, so names, fix ages
  * and cluster counts need no glyph download (the basemap style may have no glyphs) and
  * still go through MapLibre's symbol placement (collision, GPU rendering). A layer refers
- * to an image by an id that encodes its text (`labelImageId`); MapLibre asks for missing
- * ones through `styleimagemissing` and we draw them on demand, only for what is on screen.
+ * to an image by an id that encodes its text (`labelImageId`); MapLibre asks our missing
+ * image resolver for ones it lacks and we draw them on demand, only for what is on screen.
  */
 
 const PREFIX = 'trupp-label:';
@@ -130,8 +130,11 @@ export function installLabelImages(map: MapLibreMap): void {
     lastPrune: 0,
   };
   registries.set(map, registry);
-  map.on('styleimagemissing', (event: { id: string }) => {
-    const id = event.id;
+  // A resolver, not a `styleimagemissing` listener: since MapLibre 6 that event comes after
+  // the tile asking for the image has been answered without it, and an image added then
+  // does not reload that tile, so a label whose text changes (the fix age) would never
+  // show. The tile's layout waits for the resolver. It survives `setStyle`.
+  map.setMissingStyleImageResolver((id) => {
     const ratio = Math.min(3, Math.max(1, Math.round(window.devicePixelRatio || 1)));
     let image: ImageData | null = null;
     if (id.startsWith(PREFIX)) {

@@ -32,6 +32,7 @@ import {
   type PttRecording,
 } from '@trupp/shared';
 import * as pttApi from '../api/ptt.ts';
+import * as directoryApi from '../api/directory.ts';
 import { isApiError } from '../api/http.ts';
 import {
   emitWithAck,
@@ -54,6 +55,7 @@ import {
 import { AudioFlowMonitor } from '../ptt/audio-flow.ts';
 import { monitoredChannels, pruneScan, type ScanSettings } from '../ptt/scan.ts';
 import { playTone, unlockAudio } from '../ptt/audio.ts';
+import { sharedChannel } from '../ptt/shared-channel.ts';
 
 /** How often the received audio is measured (no-audio detection, the level shown). */
 const STATS_INTERVAL_MS = 500;
@@ -521,15 +523,47 @@ export const usePttStore = defineStore('ptt', () => {
   /**
    * The PTT page opens: join what the settings say. The channel list was fetched when
    * the app started, so joining does not wait for it; it is refreshed alongside.
+   * `channelId` (e.g. from "Talk" on the map) becomes the selected channel first, if it is
+   * one of ours, so the old one is not joined only to be left again.
    */
-  async function open(): Promise<void> {
+  async function open(channelId: string | null = null): Promise<void> {
     start();
+    const choose = () => {
+      if (!channelId || settings.value.selected === channelId) return;
+      if (channels.value.some((c) => c.id === channelId)) {
+        saveSettings({ ...settings.value, selected: channelId });
+      }
+    };
     if (channels.value.length === 0) {
       await loadChannels();
+      choose();
       await reconcile();
       return;
     }
+    choose();
     await Promise.all([reconcile(), loadChannels().then(reconcile)]);
+  }
+
+  /**
+   * The id of the first channel the viewer and this member share, for "Talk" on the map;
+   * null when there is none or it cannot be known. Only managers see who belongs to a
+   * channel, and they may join every open one, so their open channels are the candidates.
+   */
+  async function channelSharedWith(member: {
+    userId: string;
+    displayName: string;
+    unitIds: readonly string[];
+    alarmId: string | null;
+  }): Promise<string | null> {
+    if (!session.can('ptt.manage')) return null;
+    const [open, units, namesakes] = await Promise.all([
+      pttApi.listChannels(false),
+      directoryApi.listUnits(),
+      // The role decides channels for roles; the map does not carry it.
+      directoryApi.listUsers({ q: member.displayName }),
+    ]);
+    const role = namesakes.find((u) => u.id === member.userId)?.role ?? null;
+    return sharedChannel(open, { ...member, role }, units)?.id ?? null;
   }
 
   // ---------------------------------------------------------------- audio and stats
@@ -725,6 +759,7 @@ export const usePttStore = defineStore('ptt', () => {
     viewOf,
     start,
     open,
+    channelSharedWith,
     select,
     setScanned,
     press,

@@ -529,27 +529,55 @@ export async function sendMessage(
   if (!isMlsMessage(bytes, [WIRE_PRIVATE]) || bytes.length > CHAT_LIMITS.messageBytes) {
     throw appError('VALIDATION_FAILED', 'The payload is not an encrypted MLS message.');
   }
+  // The hot path: one locking read (conversation, membership and group device at once),
+  // one insert, two updates, one read of the members. The sending device's delivery
+  // position is not moved per message (receipts leave out the sender's devices); its
+  // client reports it with the next fetch.
   const outcome = await app.db.transaction(async (tx) => {
-    const row = await conversationOfMember(
-      tx,
-      auth.tenantId,
-      input.conversationId,
-      auth.userId,
-      true,
-    );
-    if (!(await groupDevice(tx, row.id, auth.deviceId))) throw appError('CHAT_NOT_IN_GROUP');
-    const [existing] = await tx
-      .select()
-      .from(chatMessages)
+    const [locked] = await tx
+      .select({ conversation: chatConversations, deviceId: chatGroupDevices.deviceId })
+      .from(chatConversations)
+      .innerJoin(
+        chatMembers,
+        and(
+          eq(chatMembers.conversationId, chatConversations.id),
+          eq(chatMembers.userId, auth.userId),
+        ),
+      )
+      .leftJoin(
+        chatGroupDevices,
+        and(
+          eq(chatGroupDevices.conversationId, chatConversations.id),
+          eq(chatGroupDevices.deviceId, auth.deviceId),
+        ),
+      )
       .where(
         and(
-          eq(chatMessages.conversationId, row.id),
-          eq(chatMessages.senderDeviceId, auth.deviceId),
-          eq(chatMessages.clientId, input.clientId),
+          eq(chatConversations.tenantId, auth.tenantId),
+          eq(chatConversations.id, input.conversationId),
         ),
-      );
-    if (existing) return { message: existing, fresh: false, members: [] as string[] };
+      )
+      .for('update');
+    if (!locked) throw appError('CHAT_CONVERSATION_NOT_FOUND');
+    if (locked.deviceId === null) throw appError('CHAT_NOT_IN_GROUP');
+    const row = locked.conversation;
+    const stored = async () => {
+      const [existing] = await tx
+        .select()
+        .from(chatMessages)
+        .where(
+          and(
+            eq(chatMessages.conversationId, row.id),
+            eq(chatMessages.senderDeviceId, auth.deviceId),
+            eq(chatMessages.clientId, input.clientId),
+          ),
+        );
+      return existing ? { message: existing, fresh: false, members: [] as string[] } : null;
+    };
     if (row.epoch === null || input.epoch !== row.epoch) {
+      // A retry of a message stored before the group moved on is answered, not refused.
+      const retry = await stored();
+      if (retry) return retry;
       throw appError('CHAT_EPOCH_STALE', undefined, { epoch: row.epoch });
     }
     const seq = row.lastSeq + 1;
@@ -567,8 +595,23 @@ export async function sendMessage(
       size: bytes.length,
       createdAt: new Date(),
     };
-    await tx.insert(chatMessages).values(message);
-    await advance(tx, row.id, seq, auth, { epoch: row.epoch });
+    try {
+      await tx.insert(chatMessages).values(message);
+    } catch (error) {
+      // Same clientId again: InnoDB rolls back only the failed statement.
+      const retry = isDuplicateKey(error) ? await stored() : null;
+      if (retry) return retry;
+      throw error;
+    }
+    await tx
+      .update(chatConversations)
+      .set({ lastSeq: seq })
+      .where(eq(chatConversations.id, row.id));
+    // Whoever writes has read what came before.
+    await tx
+      .update(chatMembers)
+      .set({ readSeq: seq })
+      .where(and(eq(chatMembers.conversationId, row.id), eq(chatMembers.userId, auth.userId)));
     return { message, fresh: true, members: await memberIds(tx, row.id) };
   });
   const { message } = outcome;
