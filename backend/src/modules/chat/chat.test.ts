@@ -538,3 +538,77 @@ describe('the edge', () => {
     );
   });
 });
+
+describe('chats that follow', () => {
+  it('an alarm that opens a chat gets one for its recipients and the dispatcher; it is archived at close', async () => {
+    const db = h.db.database.db;
+    const station = await createUnit(db, tenantId, { name: 'Wache Süd' });
+    const dispatcher = await createUser(db, tenantId, {
+      role: 'dispatcher',
+      displayName: 'Disponent',
+    });
+    const rita = await person('Rita', { unitIds: [station.id] });
+    const dispatch = await device(dispatcher);
+    const ritaDevice = await device(rita);
+    for (const d of [dispatch, ritaDevice]) await d.client.init();
+    const template = await dispatch.api('POST', '/api/alarm-templates', {
+      keyword: 'TH1',
+      title: 'Person eingeklemmt',
+      priority: 'high',
+      targets: { unitIds: [station.id], roles: [], userIds: [], qualificationIds: [] },
+      opensChat: true,
+    });
+    expect(template.statusCode, template.body).toBe(201);
+    const raised = await dispatch.api('POST', '/api/alarms', {
+      templateId: template.json<{ id: string }>().id,
+    });
+    expect(raised.statusCode, raised.body).toBe(201);
+    const alarmId = raised.json<{ alarm: { id: string } }>().alarm.id;
+    const alarmChat = async (d: Device) =>
+      (await d.api('GET', '/api/chat/conversations'))
+        .json<ChatConversation[]>()
+        .find((c) => c.alarmId === alarmId);
+    await expect.poll(() => alarmChat(ritaDevice), { timeout: 10_000 }).toBeDefined();
+    const chat = (await alarmChat(ritaDevice))!;
+    expect(chat).toMatchObject({ kind: 'alarm', title: 'TH1 · Person eingeklemmt' });
+    expect(chat.members.map((m) => m.userId).sort()).toEqual([dispatcher.id, rita.id].sort());
+
+    await dispatch.client.sync();
+    await ritaDevice.client.sync();
+    await ritaDevice.client.send(chat.id, text('Zugang über die Rückseite'));
+    await dispatch.client.sync();
+    expect(texts(dispatch)).toEqual(['Zugang über die Rückseite']);
+
+    const closed = await dispatch.api('POST', `/api/alarms/${alarmId}/close`);
+    expect(closed.statusCode).toBe(200);
+    await expect
+      .poll(async () => (await alarmChat(ritaDevice))?.archived, { timeout: 10_000 })
+      .toBe(true);
+  });
+
+  it('a unit chat gains members who join the unit and loses those who leave', async () => {
+    const db = h.db.database.db;
+    const unit = await createUnit(db, tenantId, { name: 'Wache West' });
+    const admin = await createUser(db, tenantId, { role: 'admin', displayName: 'Admina' });
+    const adminDevice = await device(admin);
+    const newcomer = await person('Sven');
+    const created = await adminDevice.api('POST', '/api/chat/conversations', {
+      kind: 'unit',
+      unitId: unit.id,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json<ChatConversation>().id;
+    const members = async () =>
+      (await conversation(adminDevice, id)).members.map((m) => m.userId).sort();
+    expect(await members()).toEqual([admin.id]);
+
+    const joined = await adminDevice.api('PATCH', `/api/users/${newcomer.id}`, {
+      unitIds: [unit.id],
+    });
+    expect(joined.statusCode, joined.body).toBe(200);
+    await expect.poll(members, { timeout: 10_000 }).toEqual([admin.id, newcomer.id].sort());
+    const left = await adminDevice.api('PATCH', `/api/users/${newcomer.id}`, { unitIds: [] });
+    expect(left.statusCode, left.body).toBe(200);
+    await expect.poll(members, { timeout: 10_000 }).toEqual([admin.id]);
+  });
+});
