@@ -21,6 +21,7 @@ import { AnswerBatcher } from './answer-batcher.ts';
 import { recordAudit, type AuditActor } from '../audit/service.ts';
 import { findTenant } from '../tenants/repository.ts';
 import { distancesTo, type DistanceEta } from '../positions/eta.ts';
+import { positionService } from '../positions/service.ts';
 import {
   findAlarm,
   findRecipient,
@@ -269,6 +270,9 @@ export async function triggerAlarm(
   body: TriggerBody,
   options: TriggerOptions,
 ): Promise<AlarmBoard> {
+  // Area targets read last positions from MariaDB, which the position writer fills in
+  // batches: write what is pending first, so a fix from a moment ago counts.
+  await positionService(app).flush();
   const now = new Date();
   const { alarm, recipients } = await app.db.transaction(async (tx) => {
     const resolved = await resolveTrigger(tx, tenantId, body);
@@ -451,6 +455,7 @@ export async function updateAlarm(
   alarmId: string,
   body: UpdateBody,
 ): Promise<AlarmBoard> {
+  if (body.addTargets) await positionService(app).flush();
   const now = new Date();
   const { alarm, added } = await app.db.transaction(async (tx) => {
     const version = await nextAlarmVersion(tx, tenantId);
