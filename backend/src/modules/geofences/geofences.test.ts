@@ -11,8 +11,8 @@ import {
   type TestUser,
 } from '../../test/factories.ts';
 import { connectSocket, listen } from '../../test/realtime.ts';
-import { eq, inArray } from 'drizzle-orm';
-import { geofencePresence, memberPositions } from '../../db/schema.ts';
+import { eq } from 'drizzle-orm';
+import { geofencePresence } from '../../db/schema.ts';
 import { applyRetention } from '../retention/service.ts';
 import { GeofenceEngine, type Crossing, type Fix } from './engine.ts';
 
