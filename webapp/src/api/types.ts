@@ -120,6 +120,10 @@ export interface Tenant {
   retentionTrackHours: number;
   retentionAlarmDays: number;
   retentionRecordingDays: number;
+  /** Days chat messages and attachments stay on the server; devices delete theirs too. */
+  retentionChatDays: number;
+  /** Largest encrypted chat attachment (MiB). */
+  chatUploadMb: number;
   /** Members share their position while on duty (availability "available"). */
   positionShareOnDuty: boolean;
 }
@@ -183,6 +187,7 @@ export interface PrivacyInfo {
     alarmDays: number;
     trackHours: number;
     recordingDays: number;
+    chatDays: number;
   };
   categories: {
     key: string;

@@ -15,6 +15,7 @@ import {
 import type { ChatContent, ChatConversation, ChatEnvelope } from '@trupp/shared';
 import { chatBlobs, chatMessages, tenants } from '../../db/schema.ts';
 import { createTestApp, type TestApp } from '../../test/helper.ts';
+import { injectChatRequest, testChatClient } from '../../test/chat-client.ts';
 import {
   apiAs,
   createDeviceSession,
@@ -46,36 +47,13 @@ interface Device {
   messages: ChatMessageEvent[];
 }
 
-/** A transport that calls the routes in-process and rejects with the server's code. */
-function injectRequest(token: string) {
-  return async (method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown) => {
-    const res = await h.app.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${token}` },
-      ...(body === undefined ? {} : { payload: body as object }),
-    });
-    if (res.statusCode >= 400) {
-      const error = res.json<{ code: string; message: string }>();
-      throw Object.assign(new Error(error.message), { code: error.code, status: res.statusCode });
-    }
-    return res.statusCode === 204 ? undefined : res.json();
-  };
-}
-
 async function device(user: TestUser, store: ChatStore = new MemoryChatStore()): Promise<Device> {
   const { accessToken, deviceId } = await createDeviceSession(h.db.database.db, user);
   return clientFor(user, deviceId, accessToken, store);
 }
 
 function clientFor(user: TestUser, deviceId: string, token: string, store: ChatStore): Device {
-  const client = new ChatClient({
-    userId: user.id,
-    deviceId,
-    transport: httpChatTransport(injectRequest(token)),
-    store,
-    reconcileJitterMs: 0,
-  });
+  const client = testChatClient(h.app, { userId: user.id, deviceId, token }, store);
   const d: Device = {
     user,
     deviceId,
@@ -298,7 +276,7 @@ describe('devices come and go', () => {
       store: stolen,
       reconcileJitterMs: 0,
       transport: {
-        ...httpChatTransport(injectRequest(dora.token)),
+        ...httpChatTransport(injectChatRequest(h.app, dora.token)),
         fetchMessages: async (_id, after) => all.filter((m) => m.seq > after),
         delivered: async () => undefined,
       },

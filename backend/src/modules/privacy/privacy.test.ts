@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import {
   auditLog,
+  chatConversations,
+  chatMembers,
+  chatMessages,
   connections,
   recoveryCodes,
   tenants,
@@ -39,6 +42,7 @@ describe('GET /api/privacy', () => {
         retentionConnectionDays: 14,
         retentionAuditDays: 400,
         retentionInactiveDeviceDays: 60,
+        retentionChatDays: 12,
       })
       .where(eq(tenants.id, tenant.id));
     const member = await createUser(t.app.db, tenant.id);
@@ -54,6 +58,7 @@ describe('GET /api/privacy', () => {
       alarmDays: 365,
       trackHours: 24,
       recordingDays: 30,
+      chatDays: 12,
     });
     const category = (key: string) => body.categories.find((c) => c.key === key)!;
     expect(category('connections')).toMatchObject({
@@ -75,6 +80,12 @@ describe('GET /api/privacy', () => {
       retention: 30,
       visibleTo: ['admin', 'dispatcher', 'lead'],
     });
+    // Chat: metadata only (the server cannot read content), seen by admins and auditors.
+    expect(category('chat')).toMatchObject({ retention: 12, visibleTo: ['admin', 'auditor'] });
+    expect(category('chat').fields).toEqual(
+      expect.arrayContaining(['conversations', 'messageMetadata', 'deviceKeys']),
+    );
+    expect(category('chat').fields.join()).not.toMatch(/content|payload|text/i);
     expect(category('profile')).toMatchObject({
       retention: null,
       visibleTo: ['admin', 'dispatcher', 'lead', 'member'],
@@ -150,6 +161,52 @@ describe('GET /api/me/export', () => {
     await mine('POST', `/api/me/alarms/${alarmId}/response`, { response: 'coming', etaMinutes: 7 });
     await mine('PUT', '/api/me/availability', { status: 'limited' });
 
+    // A chat message I sent, and one someone else sent: only mine is listed, never content.
+    const joinedAt = new Date(Date.now() - 60_000);
+    await t.app.db.insert(chatConversations).values({
+      id: 'export-chat',
+      tenantId: tenant.id,
+      kind: 'group',
+      title: 'Export crew',
+      createdBy: me.id,
+      lastSeq: 2,
+      createdAt: joinedAt,
+      updatedAt: joinedAt,
+    });
+    await t.app.db.insert(chatMembers).values([
+      { conversationId: 'export-chat', userId: me.id, tenantId: tenant.id, joinedAt },
+      { conversationId: 'export-chat', userId: other.id, tenantId: tenant.id, joinedAt },
+    ]);
+    const sentAt = new Date();
+    await t.app.db.insert(chatMessages).values([
+      {
+        id: 'export-msg-mine',
+        tenantId: tenant.id,
+        conversationId: 'export-chat',
+        seq: 1,
+        kind: 'application',
+        epoch: 1,
+        senderUserId: me.id,
+        senderDeviceId: session.deviceId,
+        payload: 'MY-CIPHERTEXT-BYTES',
+        size: 321,
+        createdAt: sentAt,
+      },
+      {
+        id: 'export-msg-theirs',
+        tenantId: tenant.id,
+        conversationId: 'export-chat',
+        seq: 2,
+        kind: 'application',
+        epoch: 1,
+        senderUserId: other.id,
+        senderDeviceId: 'their-device',
+        payload: 'THEIR-CIPHERTEXT-BYTES',
+        size: 654,
+        createdAt: sentAt,
+      },
+    ]);
+
     const res = await apiAs(t.app, session.accessToken)('GET', '/api/me/export');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-disposition']).toMatch(
@@ -178,6 +235,27 @@ describe('GET /api/me/export', () => {
     ]);
     expect(data.availability).toMatchObject({ status: 'limited' });
     expect(data.positions).toEqual([]);
+    expect(data.chat).toEqual({
+      conversations: [
+        {
+          id: 'export-chat',
+          kind: 'group',
+          title: 'Export crew',
+          joinedAt: joinedAt.toISOString(),
+        },
+      ],
+      messagesSent: [
+        {
+          conversationId: 'export-chat',
+          seq: 1,
+          kind: 'application',
+          size: 321,
+          createdAt: sentAt.toISOString(),
+        },
+      ],
+    });
+    expect(data.chat.messagesSent[0]).not.toHaveProperty('payload');
+    expect(res.body).not.toContain('CIPHERTEXT');
 
     const actions = data.auditRecords.map((r: { action: string }) => r.action);
     expect(actions).toEqual(expect.arrayContaining(['user.read', 'privacy.export_downloaded']));

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { ROLES } from '@trupp/shared';
+import { CHAT_CONVERSATION_KINDS, ROLES } from '@trupp/shared';
 import { AuditRecord } from '../audit/schemas.ts';
 
 const Iso = Type.String({ format: 'date-time' });
@@ -18,6 +18,7 @@ export const CATEGORY_KEYS = [
   'availability',
   'positions',
   'ptt',
+  'chat',
 ] as const;
 export type CategoryKey = (typeof CATEGORY_KEYS)[number];
 
@@ -43,6 +44,8 @@ export const PrivacyInfo = Type.Object({
     alarmDays: Type.Integer(),
     trackHours: Type.Integer(),
     recordingDays: Type.Integer(),
+    /** Days chat messages and attachments stay on the server (and on devices). */
+    chatDays: Type.Integer(),
   }),
   categories: Type.Array(PrivacyCategory),
 });
@@ -162,5 +165,29 @@ export const DataExport = Type.Object({
       acknowledgedAt: NullableIso,
     }),
   ),
+  /**
+   * Chat metadata: the conversations the user is in and the messages they sent. The
+   * content is end-to-end encrypted and unreadable to the server, so none is included.
+   */
+  chat: Type.Object({
+    conversations: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        kind: Type.Enum(CHAT_CONVERSATION_KINDS),
+        title: NullableString,
+        joinedAt: Iso,
+      }),
+    ),
+    messagesSent: Type.Array(
+      Type.Object({
+        conversationId: Type.String(),
+        seq: Type.Integer(),
+        kind: Type.Enum(['application', 'commit']),
+        /** Bytes of the encrypted message. */
+        size: Type.Integer(),
+        createdAt: Iso,
+      }),
+    ),
+  }),
 });
 export type DataExport = Static<typeof DataExport>;

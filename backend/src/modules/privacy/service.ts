@@ -5,6 +5,9 @@ import {
   alarmRecipients,
   alarms,
   auditLog,
+  chatConversations,
+  chatMembers,
+  chatMessages,
   devices,
   memberAvailability,
   positionPoints,
@@ -42,7 +45,8 @@ const CATEGORIES: ReadonlyArray<{
     | 'inactiveDeviceDays'
     | 'alarmDays'
     | 'trackHours'
-    | 'recordingDays';
+    | 'recordingDays'
+    | 'chatDays';
 }> = [
   {
     key: 'profile',
@@ -115,6 +119,15 @@ const CATEGORIES: ReadonlyArray<{
     permission: 'ptt.manage',
     retention: 'recordingDays',
   },
+  {
+    // End-to-end encrypted: the server keeps who talks in which conversation, when and how
+    // much, and devices' public keys — never content, which it cannot read. Auditors see
+    // this metadata; messages and attachments go after the chat period.
+    key: 'chat',
+    fields: ['conversations', 'messageMetadata', 'attachmentMetadata', 'deviceKeys'],
+    permission: 'chat.metadata',
+    retention: 'chatDays',
+  },
 ];
 
 /** The privacy notice for the signed-in user, from their tenant's settings. */
@@ -127,6 +140,7 @@ export async function privacyInfo(db: Db, tenantId: string): Promise<PrivacyInfo
     alarmDays: tenant.retentionAlarmDays,
     trackHours: tenant.retentionTrackHours,
     recordingDays: tenant.retentionRecordingDays,
+    chatDays: tenant.retentionChatDays,
   };
   const categories: PrivacyCategory[] = CATEGORIES.map((c) => ({
     key: c.key,
@@ -269,6 +283,38 @@ export async function exportUserData(
       .orderBy(asc(pttEmergencies.raisedAt)),
   ]);
 
+  // Metadata only: the payload column holds ciphertext the server cannot read.
+  const [conversationRows, messageRows] = await Promise.all([
+    db
+      .select({
+        id: chatConversations.id,
+        kind: chatConversations.kind,
+        title: chatConversations.title,
+        joinedAt: chatMembers.joinedAt,
+      })
+      .from(chatMembers)
+      .innerJoin(
+        chatConversations,
+        and(
+          eq(chatConversations.id, chatMembers.conversationId),
+          eq(chatConversations.tenantId, tenantId),
+        ),
+      )
+      .where(and(eq(chatMembers.tenantId, tenantId), eq(chatMembers.userId, userId)))
+      .orderBy(asc(chatMembers.joinedAt)),
+    db
+      .select({
+        conversationId: chatMessages.conversationId,
+        seq: chatMessages.seq,
+        kind: chatMessages.kind,
+        size: chatMessages.size,
+        createdAt: chatMessages.createdAt,
+      })
+      .from(chatMessages)
+      .where(and(eq(chatMessages.tenantId, tenantId), eq(chatMessages.senderUserId, userId)))
+      .orderBy(asc(chatMessages.createdAt), asc(chatMessages.seq)),
+  ]);
+
   return {
     exportedAt: new Date().toISOString(),
     alarms: alarmRows.map(({ alarm, mine }) => ({
@@ -372,5 +418,9 @@ export async function exportUserData(
       disconnectedAt: iso(c.disconnectedAt),
       disconnectReason: c.disconnectReason,
     })),
+    chat: {
+      conversations: conversationRows.map((c) => ({ ...c, joinedAt: c.joinedAt.toISOString() })),
+      messagesSent: messageRows.map((m) => ({ ...m, createdAt: m.createdAt.toISOString() })),
+    },
   };
 }

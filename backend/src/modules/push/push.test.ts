@@ -1,10 +1,18 @@
-import { createECDH, createHmac, createDecipheriv, randomBytes, verify } from 'node:crypto';
+import {
+  createECDH,
+  createHmac,
+  createDecipheriv,
+  randomBytes,
+  randomUUID,
+  verify,
+} from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { pushSubscriptions } from '../../db/schema.ts';
 import { createTestApp, type TestApp } from '../../test/helper.ts';
+import { testChatClient } from '../../test/chat-client.ts';
 import {
   apiAs,
   createDeviceSession,
@@ -146,6 +154,54 @@ describe('web push', () => {
     // Content comes after authentication.
     const content = await memberApi('GET', `/api/me/alarms/${alarmId}`);
     expect(content.json()).toMatchObject({ keyword: 'B3 Wohnungsbrand Hauptstraße' });
+  });
+
+  it('wakes a chat member with the conversation id only, once per burst of messages', async () => {
+    const db = h.db.database.db;
+    const tenant = await createTenant(db);
+    const [writer, reader] = [await createUser(db, tenant.id), await createUser(db, tenant.id)];
+    const [w, r] = [await createDeviceSession(db, writer), await createDeviceSession(db, reader)];
+    const readerApi = apiAs(h.app, r.accessToken);
+    const uaKeys = createECDH('prime256v1');
+    uaKeys.generateKeys();
+    const authSecret = randomBytes(16);
+    const subscribe = await readerApi('PUT', '/api/me/push', {
+      endpoint: `${pushUrl}/push/chat-reader`,
+      keys: { p256dh: uaKeys.getPublicKey('base64url'), auth: authSecret.toString('base64url') },
+    });
+    expect(subscribe.statusCode).toBe(204);
+    const writerClient = testChatClient(h.app, {
+      userId: writer.id,
+      deviceId: w.deviceId,
+      token: w.accessToken,
+    });
+    const readerClient = testChatClient(h.app, {
+      userId: reader.id,
+      deviceId: r.deviceId,
+      token: r.accessToken,
+    });
+    await writerClient.init();
+    await readerClient.init();
+    const created = await apiAs(h.app, w.accessToken)('POST', '/api/chat/conversations', {
+      kind: 'direct',
+      userIds: [reader.id],
+    });
+    const conversationId = created.json<{ id: string }>().id;
+    await writerClient.sync();
+    for (const text of ['Treffpunkt Wache', 'Bringt Wathosen mit', 'Ankunft 19:40']) {
+      await writerClient.send(conversationId, { v: 1, type: 'text', id: randomUUID(), text });
+    }
+    const forReader = () => received.filter((p) => p.path === '/push/chat-reader');
+    await expect.poll(() => forReader().length, { timeout: 15_000 }).toBe(1);
+    const push = forReader()[0]!;
+    expect(push.headers.urgency).toBe('normal');
+    expect(JSON.parse(decryptPush(push.body, uaKeys, authSecret))).toEqual({
+      type: 'chat',
+      id: conversationId,
+    });
+    // Three messages, one wake-up: no more pushes follow for this burst.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(forReader()).toHaveLength(1);
   });
 
   it('drops a subscription the push service says is gone', async () => {

@@ -20,6 +20,8 @@ export function toTenant(row: TenantRow): Tenant {
     retentionTrackHours: row.retentionTrackHours,
     retentionAlarmDays: row.retentionAlarmDays,
     retentionRecordingDays: row.retentionRecordingDays,
+    retentionChatDays: row.retentionChatDays,
+    chatUploadMb: row.chatUploadMb,
     positionShareOnDuty: row.positionShareOnDuty,
   };
 }

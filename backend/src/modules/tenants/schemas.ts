@@ -22,7 +22,14 @@ export const RETENTION_BOUNDS = {
   retentionTrackHours: { minimum: 1, maximum: 24 * 90 },
   retentionAlarmDays: { minimum: 7, maximum: 3650 },
   retentionRecordingDays: { minimum: 1, maximum: 3650 },
+  retentionChatDays: { minimum: 1, maximum: 3650 },
 } as const;
+
+/**
+ * Largest encrypted chat attachment (MiB). The upper bound is the largest upload body the
+ * chat routes accept at all (`BLOB_BODY_LIMIT`); a higher setting could never take effect.
+ */
+export const CHAT_UPLOAD_MB_BOUNDS = { minimum: 1, maximum: 200 } as const;
 
 export const Tenant = Type.Object({
   id: Type.String(),
@@ -36,6 +43,10 @@ export const Tenant = Type.Object({
   retentionAlarmDays: Type.Integer(),
   /** Days push-to-talk recordings are kept. */
   retentionRecordingDays: Type.Integer(),
+  /** Days chat messages and attachments stay on the server (devices delete theirs too). */
+  retentionChatDays: Type.Integer(),
+  /** Largest encrypted chat attachment (MiB). */
+  chatUploadMb: Type.Integer(),
   /** Members share their position while on duty (availability "available"). */
   positionShareOnDuty: Type.Boolean(),
 });
@@ -53,6 +64,10 @@ export const TenantWithCount = Type.Object({
   retentionAlarmDays: Type.Integer(),
   /** Days push-to-talk recordings are kept. */
   retentionRecordingDays: Type.Integer(),
+  /** Days chat messages and attachments stay on the server (devices delete theirs too). */
+  retentionChatDays: Type.Integer(),
+  /** Largest encrypted chat attachment (MiB). */
+  chatUploadMb: Type.Integer(),
   positionShareOnDuty: Type.Boolean(),
   userCount: Type.Integer(),
 });
@@ -70,6 +85,8 @@ export const TenantPatchBody = Type.Object(
     retentionTrackHours: Type.Optional(Type.Integer(RETENTION_BOUNDS.retentionTrackHours)),
     retentionAlarmDays: Type.Optional(Type.Integer(RETENTION_BOUNDS.retentionAlarmDays)),
     retentionRecordingDays: Type.Optional(Type.Integer(RETENTION_BOUNDS.retentionRecordingDays)),
+    retentionChatDays: Type.Optional(Type.Integer(RETENTION_BOUNDS.retentionChatDays)),
+    chatUploadMb: Type.Optional(Type.Integer(CHAT_UPLOAD_MB_BOUNDS)),
     positionShareOnDuty: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },

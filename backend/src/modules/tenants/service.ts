@@ -72,12 +72,14 @@ const SETTINGS = [
   'retentionTrackHours',
   'retentionAlarmDays',
   'retentionRecordingDays',
+  'retentionChatDays',
+  'chatUploadMb',
   'positionShareOnDuty',
 ] as const;
 
 /**
- * Changes the tenant's name, time zone or retention periods; audited with the old and
- * new value of each changed setting.
+ * Changes the tenant's name, time zone, retention periods or chat upload limit; audited
+ * with the old and new value of each changed setting.
  * @throws AppError TENANT_TIMEZONE_INVALID, TENANT_NOT_FOUND
  */
 export async function updateTenantSettings(

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { auditLog, tenants, users } from '../../db/schema.ts';
 import { createTestApp, type TestApp } from '../../test/helper.ts';
 import {
@@ -48,6 +48,8 @@ describe('GET /api/tenant', () => {
         retentionTrackHours: 24,
         retentionAlarmDays: 365,
         retentionRecordingDays: 30,
+        retentionChatDays: 30,
+        chatUploadMb: 25,
         positionShareOnDuty: false,
       });
     }
@@ -88,6 +90,33 @@ describe('PATCH /api/tenant', () => {
     expect(untouched!.retentionConnectionDays).toBe(90);
   });
 
+  it('changes chat retention and the attachment limit, audited like the other settings', async () => {
+    const res = await admin('PATCH', '/api/tenant', { retentionChatDays: 7, chatUploadMb: 200 });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ retentionChatDays: 7, chatUploadMb: 200 });
+    const [row] = await t.app.db.select().from(tenants).where(eq(tenants.id, tenant.id));
+    expect(row).toMatchObject({ retentionChatDays: 7, chatUploadMb: 200 });
+    const records = await t.app.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.tenantId, tenant.id), eq(auditLog.action, 'tenant.settings_changed')))
+      .orderBy(auditLog.seq);
+    expect(records.at(-1)!.details).toEqual({
+      changes: {
+        retentionChatDays: { from: 30, to: 7 },
+        chatUploadMb: { from: 25, to: 200 },
+      },
+    });
+    // The platform operators' list shows them too.
+    const list: { id: string; retentionChatDays: number; chatUploadMb: number }[] = (
+      await operator('GET', '/api/tenants')
+    ).json();
+    expect(list.find((x) => x.id === tenant.id)).toMatchObject({
+      retentionChatDays: 7,
+      chatUploadMb: 200,
+    });
+  });
+
   it('refuses unknown time zones and retention outside sane bounds', async () => {
     const zone = await admin('PATCH', '/api/tenant', { timezone: 'Mars/Olympus_Mons' });
     expect(zone.statusCode).toBe(400);
@@ -97,6 +126,12 @@ describe('PATCH /api/tenant', () => {
       { retentionAuditDays: 7 },
       { retentionInactiveDeviceDays: 4000 },
       { retentionAuditDays: 'forever' },
+      { retentionChatDays: 0 },
+      { retentionChatDays: 3651 },
+      { retentionChatDays: 1.5 },
+      { chatUploadMb: 0 },
+      { chatUploadMb: 201 },
+      { chatUploadMb: '25' },
       { slug: 'new-slug', name: 'x'.repeat(201) },
     ]) {
       const res = await admin('PATCH', '/api/tenant', body);
@@ -104,7 +139,12 @@ describe('PATCH /api/tenant', () => {
       expect(res.json().code).toBe('VALIDATION_FAILED');
     }
     const current = (await admin('GET', '/api/tenant')).json();
-    expect(current).toMatchObject({ slug: tenant.slug, timezone: 'America/New_York' });
+    expect(current).toMatchObject({
+      slug: tenant.slug,
+      timezone: 'America/New_York',
+      retentionChatDays: 7,
+      chatUploadMb: 200,
+    });
   });
 
   it('is for admins only', async () => {
