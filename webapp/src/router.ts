@@ -60,6 +60,18 @@ export const routes: RouteRecordRaw[] = [
         meta: { permission: 'ptt.use' },
       },
       {
+        path: 'chat',
+        name: 'chat',
+        component: () => import('./views/chat/ChatListView.vue'),
+        meta: { permission: 'chat.use' },
+      },
+      {
+        path: 'chat/:conversationId',
+        name: 'chat-conversation',
+        component: () => import('./views/chat/ChatConversationView.vue'),
+        meta: { permission: 'chat.use' },
+      },
+      {
         path: 'map',
         name: 'map',
         component: () => import('./views/map/MapView.vue'),

@@ -81,6 +81,8 @@ export interface RequestOptions {
   auth?: boolean;
   /** Send this token instead of the stored one (e.g. the old token for wipe-confirmed). */
   token?: string;
+  /** A binary body (e.g. an encrypted chat attachment) sent as is, instead of JSON `body`. */
+  raw?: { data: Blob; contentType: string };
 }
 
 function buildUrl(path: string, query?: Query): string {
@@ -102,8 +104,11 @@ async function send(
 ): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  let body: string | undefined;
-  if (options.body !== undefined) {
+  let body: string | Blob | undefined;
+  if (options.raw) {
+    headers['content-type'] = options.raw.contentType;
+    body = options.raw.data;
+  } else if (options.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(options.body);
   }

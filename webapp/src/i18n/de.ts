@@ -273,6 +273,7 @@ export const de: Messages = {
       alarms: 'Alarme und deine Rückmeldungen',
       availability: 'Verfügbarkeit',
       ptt: 'Sprechfunk: aufgezeichnete Durchsagen und Notrufe',
+      chat: 'Chat: Unterhaltungen, Zeitpunkt und Größe von Nachrichten, Geräteschlüssel (nie Inhalte: der Server kann sie nicht lesen)',
       positions: 'Standorte (nur solange du sie teilst)',
     },
   },
@@ -352,6 +353,11 @@ export const de: Messages = {
         'Aus: nur bei einer Alarmantwort oder wenn das Mitglied es einschaltet. Passt zu Schichtdiensten; jedes Mitglied sieht den Grund und kann beenden.',
       retentionAlarms: 'Alarme und Rückmeldungen aufbewahren (Tage, 7–3650)',
       retentionRecordings: 'Sprechfunk-Aufnahmen aufbewahren (Tage, 1–3650)',
+      retentionChat: 'Chat-Nachrichten aufbewahren (Tage, 1–3650)',
+      retentionChatHint:
+        'Chat-Nachrichten und Anhänge werden nach so vielen Tagen vom Server gelöscht; die Geräte löschen ihre Kopien zur selben Zeit.',
+      chatUploadMb: 'Größter Chat-Anhang (MB, 1–200)',
+      chatUploadMbHint: 'Größere Dateien können im Chat nicht gesendet werden.',
     },
     tenants: {
       title: 'Organisationen',
@@ -829,7 +835,7 @@ export const de: Messages = {
     waitingForGroup:
       'Die Verschlüsselung dieser Unterhaltung wird auf diesem Gerät eingerichtet. Du kannst schreiben, sobald sie bereit ist.',
     historyNotice: 'Nachrichten von vor dem Beitritt dieses Geräts sind hier nicht lesbar.',
-    inputPlaceholder: 'Nachricht (@ erwähnt jemanden)',
+    inputPlaceholder: "Nachricht ({'@'} erwähnt jemanden)",
     send: 'Senden',
     saveEdit: 'Speichern',
     photoButton: 'Foto',

@@ -268,6 +268,7 @@ export const en = {
       availability: 'Availability',
       positions: 'Positions (only while you share them)',
       ptt: 'Push-to-talk: recorded transmissions and emergency calls',
+      chat: 'Chat: conversations, message times and sizes, device keys (never content: the server cannot read it)',
     },
   },
   admin: {
@@ -344,6 +345,11 @@ export const en = {
         'Off: only while answering an alarm or switched on by the member. Suits shift services; every member sees why and can stop.',
       retentionAlarms: 'Keep alarms and answers for (days, 7–3650)',
       retentionRecordings: 'Keep push-to-talk recordings for (days, 1–3650)',
+      retentionChat: 'Keep chat messages for (days, 1–3650)',
+      retentionChatHint:
+        'Chat messages and attachments are deleted from the server after this many days; devices delete their copies at the same time.',
+      chatUploadMb: 'Largest chat attachment (MB, 1–200)',
+      chatUploadMbHint: 'Larger files cannot be sent in a chat.',
     },
     tenants: {
       title: 'Organisations',
@@ -811,7 +817,7 @@ export const en = {
     waitingForGroup:
       'The encryption for this conversation is being set up on this device. You can write as soon as it is ready.',
     historyNotice: 'Messages sent before this device joined are not readable on it.',
-    inputPlaceholder: 'Message (type @ to mention someone)',
+    inputPlaceholder: "Message (type {'@'} to mention someone)",
     send: 'Send',
     saveEdit: 'Save',
     photoButton: 'Photo',
