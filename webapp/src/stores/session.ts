@@ -29,6 +29,7 @@ import { getPasskeyAssertion } from '../api/webauthn.ts';
 import { eraseLocalData } from '../composables/useWipe.ts';
 import { describeDevice } from '../composables/device-name.ts';
 import { connectRealtime, type RealtimeConnection } from '../realtime/socket.ts';
+import { useChatLockStore } from './chat-lock.ts';
 
 export type LoginStep = 'credentials' | 'mfa' | 'device_limit';
 /** Why the sign-in page is shown, for a message there. */
@@ -124,8 +125,14 @@ export const useSessionStore = defineStore('session', () => {
     startRealtime();
   }
 
-  /** Drops the session in memory and storage (no wipe) and shows the sign-in page. */
+  /**
+   * Drops the session in memory and storage (no wipe) and shows the sign-in page. The
+   * chat's keys and messages go too: they belong to this device's sign-in, which has
+   * ended (the next sign-in is a new device), and the next person at this browser must
+   * not find them behind the previous user's PIN.
+   */
   function endSession(reason: SignInNotice): void {
+    void useChatLockStore().erase();
     stopRealtime();
     writeStoredSession(null);
     session.value = null;

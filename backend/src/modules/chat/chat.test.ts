@@ -228,6 +228,27 @@ describe('an end-to-end encrypted group', () => {
       .where(eq(chatMessages.clientId, clientId));
     expect(rows).toHaveLength(1);
   });
+  it('stores simultaneous sends with gap-free seqs; a bad one fails alone', async () => {
+    const before = await conversation(anna, groupId);
+    const epoch = before.epoch!;
+    const payload = Buffer.from([0, 1, 0, 2, 7, 7, 7, 7, 7, 7]).toString('base64');
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    const post = (d: Device, clientId: string, e = epoch) =>
+      d.api('POST', `/api/chat/conversations/${groupId}/messages`, { clientId, epoch: e, payload });
+    const results = await Promise.all([
+      ...ids.map((id, i) => post(i % 2 ? ben : cara, id)),
+      post(ben, ids[1]!), // the same message again (a double tap)
+      post(cara, randomUUID(), epoch + 5), // encrypted for an epoch that does not exist
+    ]);
+    const seqs = results.slice(0, 40).map((r) => r.json<{ seq: number }>().seq);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 40 }, (_, i) => before.lastSeq + 1 + i),
+    );
+    expect(results[40]!.json<{ seq: number }>().seq).toBe(seqs[1]);
+    expect(results[41]!.statusCode).toBe(409);
+    expect(results[41]!.json().code).toBe('CHAT_EPOCH_STALE');
+    expect((await conversation(anna, groupId)).lastSeq).toBe(before.lastSeq + 40);
+  });
 });
 
 describe('devices come and go', () => {

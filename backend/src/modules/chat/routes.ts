@@ -35,6 +35,7 @@ import {
   Welcome,
   WelcomeIdParams,
 } from './schemas.ts';
+import { ChatSendBatcher } from './send-batcher.ts';
 import {
   acknowledgeWelcome,
   claimKeyPackages,
@@ -53,7 +54,6 @@ import {
   readBlob,
   receipts,
   saveBlob,
-  sendMessage,
   syncUnitChats,
   updateConversation,
   uploadKeyPackages,
@@ -93,8 +93,9 @@ const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
     pushTimers.clear();
   });
 
+  const batcher = new ChatSendBatcher(app);
   const send = async (auth: AuthContext, input: SendEvent) => {
-    const outcome = await sendMessage(app, auth, input);
+    const outcome = await batcher.send(auth, input);
     if (outcome.fresh) {
       schedulePush(
         auth.tenantId,

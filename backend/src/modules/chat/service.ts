@@ -10,7 +10,6 @@ import {
   type ChatConversation,
   type ChatEnvelope,
   type ChatReceipt,
-  type ChatSendResult,
   type ChatWelcome,
 } from '@trupp/shared';
 import type { DbOrTx } from '../../db/client.ts';
@@ -53,7 +52,6 @@ import type {
   ConversationCreateBody,
   ConversationPatchBody,
   KeyPackageUploadBody,
-  SendEvent,
 } from './schemas.ts';
 
 /*
@@ -513,117 +511,6 @@ export async function claimKeyPackages(
 
 // ---------------------------------------------------------------------------------------
 // Messages and commits
-
-/**
- * Stores an application message at the next seq and pushes it to the members. A retry
- * with the same `clientId` returns the stored message and pushes nothing.
- * @throws AppError CHAT_CONVERSATION_NOT_FOUND, CHAT_NOT_IN_GROUP, CHAT_EPOCH_STALE,
- *   VALIDATION_FAILED (not an MLS private message)
- */
-export async function sendMessage(
-  app: FastifyInstance,
-  auth: AuthContext,
-  input: SendEvent,
-): Promise<{ result: ChatSendResult; fresh: boolean; members: string[] }> {
-  const bytes = decode64(input.payload);
-  if (!isMlsMessage(bytes, [WIRE_PRIVATE]) || bytes.length > CHAT_LIMITS.messageBytes) {
-    throw appError('VALIDATION_FAILED', 'The payload is not an encrypted MLS message.');
-  }
-  // The hot path: one locking read (conversation, membership and group device at once),
-  // one insert, two updates, one read of the members. The sending device's delivery
-  // position is not moved per message (receipts leave out the sender's devices); its
-  // client reports it with the next fetch.
-  const outcome = await app.db.transaction(async (tx) => {
-    const [locked] = await tx
-      .select({ conversation: chatConversations, deviceId: chatGroupDevices.deviceId })
-      .from(chatConversations)
-      .innerJoin(
-        chatMembers,
-        and(
-          eq(chatMembers.conversationId, chatConversations.id),
-          eq(chatMembers.userId, auth.userId),
-        ),
-      )
-      .leftJoin(
-        chatGroupDevices,
-        and(
-          eq(chatGroupDevices.conversationId, chatConversations.id),
-          eq(chatGroupDevices.deviceId, auth.deviceId),
-        ),
-      )
-      .where(
-        and(
-          eq(chatConversations.tenantId, auth.tenantId),
-          eq(chatConversations.id, input.conversationId),
-        ),
-      )
-      .for('update');
-    if (!locked) throw appError('CHAT_CONVERSATION_NOT_FOUND');
-    if (locked.deviceId === null) throw appError('CHAT_NOT_IN_GROUP');
-    const row = locked.conversation;
-    const stored = async () => {
-      const [existing] = await tx
-        .select()
-        .from(chatMessages)
-        .where(
-          and(
-            eq(chatMessages.conversationId, row.id),
-            eq(chatMessages.senderDeviceId, auth.deviceId),
-            eq(chatMessages.clientId, input.clientId),
-          ),
-        );
-      return existing ? { message: existing, fresh: false, members: [] as string[] } : null;
-    };
-    if (row.epoch === null || input.epoch !== row.epoch) {
-      // A retry of a message stored before the group moved on is answered, not refused.
-      const retry = await stored();
-      if (retry) return retry;
-      throw appError('CHAT_EPOCH_STALE', undefined, { epoch: row.epoch });
-    }
-    const seq = row.lastSeq + 1;
-    const message = {
-      id: newId(),
-      tenantId: auth.tenantId,
-      conversationId: row.id,
-      seq,
-      kind: 'application' as const,
-      epoch: row.epoch,
-      senderUserId: auth.userId,
-      senderDeviceId: auth.deviceId,
-      clientId: input.clientId,
-      payload: input.payload,
-      size: bytes.length,
-      createdAt: new Date(),
-    };
-    try {
-      await tx.insert(chatMessages).values(message);
-    } catch (error) {
-      // Same clientId again: InnoDB rolls back only the failed statement.
-      const retry = isDuplicateKey(error) ? await stored() : null;
-      if (retry) return retry;
-      throw error;
-    }
-    await tx
-      .update(chatConversations)
-      .set({ lastSeq: seq })
-      .where(eq(chatConversations.id, row.id));
-    // Whoever writes has read what came before.
-    await tx
-      .update(chatMembers)
-      .set({ readSeq: seq })
-      .where(and(eq(chatMembers.conversationId, row.id), eq(chatMembers.userId, auth.userId)));
-    return { message, fresh: true, members: await memberIds(tx, row.id) };
-  });
-  const { message } = outcome;
-  if (outcome.fresh) {
-    app.io.to(outcome.members.map(userRoom)).emit(CHAT_EVENTS.message, toEnvelope(message));
-  }
-  return {
-    result: { id: message.id, seq: message.seq, createdAt: message.createdAt.toISOString() },
-    fresh: outcome.fresh,
-    members: outcome.members,
-  };
-}
 
 /** Moves the conversation to `seq` (and `epoch`); the sender has delivered and read it. */
 async function advance(
