@@ -17,6 +17,10 @@ import { repoRoot } from '../support/server.ts';
  * file is searched for the text, the photo's file name, the caption and the voice file
  * name. None may be there — the server is a delivery service for ciphertext — and no
  * blob may start like a PNG, JPEG, WebM or Ogg file.
+ *
+ * Last, Jonas reloads away from the chat (now locked): a new message from Max shows as an
+ * unread badge on his "Chat" entry, and after Max renames the group Jonas finds it under
+ * the new name.
  */
 let site: DemoSite;
 /** Browser console errors and warnings, printed when the test fails. */
@@ -36,6 +40,8 @@ const TEXT = 'Sammelpunkt Hydrant Lindenweg 7391';
 const PHOTO_NAME = 'lageplan-kellerzugang-8426.png';
 const CAPTION = 'Gasabsperrung hinter der Treppe 5172';
 const GROUP = 'Erkundung Zug 3';
+const RENAMED = 'Erkundung Zug 3 Nord';
+const LATER = 'Nachschub an der Drehleiter 6604';
 
 beforeAll(async () => {
   site = await startDemo({ chromiumArgs: FAKE_MEDIA });
@@ -268,5 +274,34 @@ describe('end-to-end encrypted chat in the browser', () => {
         );
       }
     }
+
+    // Jonas reloads on the overview: the chat is locked, the nav still counts what is new.
+    await jonas.getByTestId('nav-home').click();
+    await jonas.reload();
+    const jonasChat = jonas.getByTestId('nav-chat');
+    await jonasChat.waitFor();
+    await byTest(max, 'chat-input').fill(LATER);
+    await byTest(max, 'chat-send').click();
+    const badge = jonas.getByTestId('nav-chat-unread');
+    await expect.poll(() => badge.isVisible(), { timeout: 20_000 }).toBe(true);
+    expect(await badge.innerText()).toBe('1');
+    expect(await jonasChat.getAttribute('aria-label')).toBe('Chat, 1 unread');
+
+    // Max renames the group; Jonas finds it under the new name once he unlocks.
+    await byTest(max, 'chat-members-toggle').click();
+    await byTest(max, 'chat-rename-input').fill(RENAMED);
+    await byTest(max, 'chat-rename-save').click();
+    await expect.poll(() => byTest(max, 'chat-title').innerText()).toBe(RENAMED);
+    await jonasChat.click();
+    await expect.poll(() => byTest(jonas, 'lock-screen').getAttribute('data-mode')).toBe('unlock');
+    await byTest(jonas, 'lock-pin-input').fill(PIN);
+    await byTest(jonas, 'lock-pin-input').press('Enter');
+    await expect.poll(() => entry.innerText(), { timeout: 20_000 }).toContain(RENAMED);
+    await entry.click();
+    await expect.poll(() => byTest(jonas, 'chat-title').innerText()).toBe(RENAMED);
+    await expect
+      .poll(() => byTest(jonas, 'chat-text').allInnerTexts(), { timeout: 20_000 })
+      .toContain(LATER);
+    await expect.poll(() => badge.count()).toBe(0);
   });
 });

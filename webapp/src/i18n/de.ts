@@ -832,6 +832,24 @@ export const de: Messages = {
       'Vergleiche die Sicherheitsnummern mit denen, die die anderen auf ihren Geräten sehen. Stimmen sie überein, kann niemand sonst mitlesen.',
     unnamedDevice: 'Unbenanntes Gerät',
     noDevices: 'Noch kein Gerät in der Unterhaltung',
+    navUnread: 'Chat, {n} ungelesen',
+    openAlarmChat: 'Chat',
+    manageGroup: {
+      title: 'Gruppe verwalten',
+      rename: 'Name der Gruppe',
+      save: 'Speichern',
+      addPeople: 'Personen hinzufügen',
+      add: 'Hinzufügen',
+      noneToAdd: 'Alle sind schon in der Gruppe.',
+      remove: 'Entfernen',
+      retention: 'Nachrichten aufbewahren (Tage)',
+      retentionHint:
+        'Nachrichten werden jetzt {n} Tage aufbewahrt. Leer lassen für die Frist der Organisation.',
+      leave: 'Gruppe verlassen',
+      followsUnit: 'Die Mitglieder folgen der Einheit: Wer in der Einheit ist, ist in diesem Chat.',
+      followsAlarm:
+        'Die Mitglieder folgen dem Einsatz: Wer dafür alarmiert ist, ist in diesem Chat.',
+    },
     waitingForGroup:
       'Die Verschlüsselung dieser Unterhaltung wird auf diesem Gerät eingerichtet. Du kannst schreiben, sobald sie bereit ist.',
     historyNotice: 'Nachrichten von vor dem Beitritt dieses Geräts sind hier nicht lesbar.',

@@ -814,6 +814,23 @@ export const en = {
       'Compare the safety numbers with the ones the others see on their devices. If they match, nobody else can read along.',
     unnamedDevice: 'Unnamed device',
     noDevices: 'No device in the conversation yet',
+    navUnread: 'Chat, {n} unread',
+    openAlarmChat: 'Chat',
+    manageGroup: {
+      title: 'Manage the group',
+      rename: 'Name of the group',
+      save: 'Save',
+      addPeople: 'Add people',
+      add: 'Add',
+      noneToAdd: 'Everyone is in the group already.',
+      remove: 'Remove',
+      retention: 'Keep messages for (days)',
+      retentionHint:
+        "Messages are kept for {n} days now. Leave empty for your organisation's period.",
+      leave: 'Leave the group',
+      followsUnit: 'The members follow the unit: whoever is in the unit is in this chat.',
+      followsAlarm: 'The members follow the alarm: whoever is alerted for it is in this chat.',
+    },
     waitingForGroup:
       'The encryption for this conversation is being set up on this device. You can write as soon as it is ready.',
     historyNotice: 'Messages sent before this device joined are not readable on it.',

@@ -3,6 +3,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import type { ChatContent, ChatConversation } from '@trupp/shared';
 import type * as ChatClientModule from '@trupp/chat-client';
 import type { ChatMessageEvent } from '@trupp/chat-client';
+import * as chatApi from '../api/chat.ts';
 import { MemoryKv } from '../chat/secure-store.ts';
 import { useChatLockStore } from './chat-lock.ts';
 import { useChatStore, type ChatItem } from './chat.ts';
@@ -24,13 +25,15 @@ const state = vi.hoisted(() => ({
     emit(type: 'message', event: ChatMessageEvent): void;
   },
   markRead: [] as Array<{ conversationId: string; seq: number }>,
+  /** Socket event listeners, by event name. */
+  listeners: new Map<string, Set<(payload: unknown) => void>>(),
 }));
 
 vi.mock('../api/chat.ts', () => ({
   chatTransport: () => ({
     listConversations: async () => state.conversations,
   }),
-  listConversations: async () => state.conversations,
+  listConversations: vi.fn(async () => state.conversations),
   createConversation: vi.fn(),
   updateConversation: vi.fn(),
   leaveConversation: vi.fn(),
@@ -45,7 +48,12 @@ vi.mock('../api/chat.ts', () => ({
 vi.mock('../api/directory.ts', () => ({ listUsers: async () => [], listUnits: async () => [] }));
 
 vi.mock('../realtime/socket.ts', () => ({
-  onServerEvent: () => () => undefined,
+  onServerEvent: (event: string, listener: (payload: unknown) => void) => {
+    const set = state.listeners.get(event) ?? new Set();
+    state.listeners.set(event, set);
+    set.add(listener);
+    return () => set.delete(listener);
+  },
   onConnected: () => () => undefined,
   isConnected: () => false,
   emitWithAck: vi.fn(),
@@ -55,7 +63,7 @@ vi.mock('./session.ts', () => ({
   useSessionStore: () => ({
     me: { id: 'u-me', displayName: 'Me' },
     session: { deviceId: 'd-me' },
-    can: () => false,
+    can: (permission: string) => permission === 'chat.use',
   }),
 }));
 
@@ -172,7 +180,36 @@ beforeEach(() => {
   state.conversations = [conversationFixture()];
   state.markRead = [];
   state.engine = null;
+  state.listeners.clear();
+  vi.mocked(chatApi.updateConversation).mockReset();
+  vi.mocked(chatApi.listConversations).mockClear();
 });
+
+/** What the server answers to a PATCH of the group, applied to `state.conversations`. */
+function serverPatch(conversationId: string, patch: chatApi.ChatConversationPatch) {
+  const current = state.conversations.find((c) => c.id === conversationId)!;
+  const members = current.members
+    .filter((m) => !patch.removeUserIds?.includes(m.userId))
+    .concat(
+      (patch.addUserIds ?? []).map((userId) => ({
+        userId,
+        displayName: userId,
+        role: 'member' as const,
+      })),
+    );
+  const next: ChatConversation = {
+    ...current,
+    members,
+    ...(patch.title !== undefined ? { title: patch.title } : {}),
+    ...(patch.retentionDays !== undefined ? { retentionDays: patch.retentionDays ?? 30 } : {}),
+  };
+  state.conversations = state.conversations.map((c) => (c.id === conversationId ? next : c));
+  return next;
+}
+
+function emitServer(event: string, payload: unknown): void {
+  state.listeners.get(event)?.forEach((listener) => listener(payload));
+}
 
 describe('chat store', () => {
   it('shows own messages from the send result and finds them again after a reload', async () => {
@@ -263,5 +300,97 @@ describe('chat store', () => {
       const stored = await lock.chatStore().get('msgs/c1');
       expect(new TextDecoder().decode(stored)).not.toContain('alt');
     });
+  });
+
+  it('renames a group, adds and removes members and sets its retention through the server', async () => {
+    const update = vi.mocked(chatApi.updateConversation);
+    update.mockImplementation(async (conversationId, patch) => serverPatch(conversationId, patch));
+    const { chat } = await startChat();
+    const memberIds = () => chat.conversation('c1')?.members.map((m) => m.userId);
+
+    await chat.rename('c1', 'Zug 2');
+    expect(chat.titleOf(chat.conversation('c1')!)).toBe('Zug 2');
+
+    await chat.addMembers('c1', []);
+    await chat.addMembers('c1', ['u-new']);
+    expect(memberIds()).toEqual([ME, OTHER, 'u-new']);
+
+    await chat.removeMember('c1', OTHER);
+    expect(memberIds()).toEqual([ME, 'u-new']);
+
+    // A shorter period drops older messages on this device at once.
+    const now = Date.now();
+    receive(
+      1,
+      'u-new',
+      { v: 1, type: 'text', id: 'old', text: 'alt' },
+      new Date(now - 3 * DAY).toISOString(),
+    );
+    receive(
+      2,
+      'u-new',
+      { v: 1, type: 'text', id: 'new', text: 'neu' },
+      new Date(now - DAY).toISOString(),
+    );
+    await chat.setRetention('c1', 2);
+    expect(chat.conversation('c1')?.retentionDays).toBe(2);
+    expect(items(chat).map((item) => item.id)).toEqual(['new']);
+
+    // Empty: back to the organisation's period.
+    await chat.setRetention('c1', null);
+    expect(chat.conversation('c1')?.retentionDays).toBe(30);
+
+    expect(update.mock.calls).toEqual([
+      ['c1', { title: 'Zug 2' }],
+      ['c1', { addUserIds: ['u-new'] }],
+      ['c1', { removeUserIds: [OTHER] }],
+      ['c1', { retentionDays: 2 }],
+      ['c1', { retentionDays: null }],
+    ]);
+  });
+
+  it('leaves a group as it was when the server refuses a change', async () => {
+    const refused = Object.assign(new Error('forbidden'), { code: 'AUTH_FORBIDDEN' });
+    vi.mocked(chatApi.updateConversation).mockRejectedValue(refused);
+    const { chat } = await startChat();
+
+    await expect(chat.removeMember('c1', OTHER)).rejects.toBe(refused);
+    await expect(chat.rename('c1', 'Anders')).rejects.toBe(refused);
+    expect(chat.conversation('c1')).toMatchObject({ title: 'Zug 1' });
+    expect(chat.conversation('c1')?.members.map((m) => m.userId)).toEqual([ME, OTHER]);
+  });
+
+  it('keeps unread counts and alarm chats from the server while the chat is locked', async () => {
+    const pinia = createPinia();
+    setActivePinia(pinia);
+    const lock = useChatLockStore(pinia);
+    await lock.init({ kv, iterations: 1000 });
+    await lock.setPin('123456');
+    const chat = useChatStore(pinia);
+    chat.watchUnread();
+    await chat.start();
+    receive(1, OTHER, { v: 1, type: 'text', id: 'm1', text: 'eins' });
+    expect(chat.totalUnread).toBe(1);
+    await vi.waitFor(async () => expect(await lock.chatStore().get('msgs/c1')).toBeDefined());
+
+    // The lock closes: nothing decrypted stays, the counts come from the server's list.
+    state.conversations = [
+      conversationFixture({ unread: 3, lastSeq: 3 }),
+      conversationFixture({ id: 'c2', kind: 'alarm', alarmId: 'a1', unread: 1, lastSeq: 1 }),
+    ];
+    lock.lock();
+    await vi.waitFor(() => expect(chat.totalUnread).toBe(4), { timeout: 3000 });
+    expect(chat.messages).toEqual({});
+    expect(chat.status).toBe('idle');
+    expect(chat.alarmConversation('a1')?.id).toBe('c2');
+    expect(chat.alarmConversation('a2')).toBeUndefined();
+
+    // A new message while locked: the list is fetched again, nothing is decrypted.
+    const engine = state.engine;
+    state.conversations = [conversationFixture({ unread: 4, lastSeq: 4 }), state.conversations[1]!];
+    emitServer('chat.message', { conversationId: 'c1', seq: 4 });
+    await vi.waitFor(() => expect(chat.totalUnread).toBe(5), { timeout: 3000 });
+    expect(state.engine).toBe(engine);
+    expect(chat.messages).toEqual({});
   });
 });

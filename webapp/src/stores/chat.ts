@@ -45,6 +45,8 @@ import { useSessionStore } from './session.ts';
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Bursts of `chat.changed` (a commit, then its welcome) lead to one sync. */
 const SYNC_DEBOUNCE_MS = 300;
+/** Bursts of chat events while the engine is not running lead to one list fetch. */
+const LIST_DEBOUNCE_MS = 500;
 const MESSAGES_KEY = (conversationId: string) => `msgs/${conversationId}`;
 
 export type ChatSystemType = ChatSystemEvent['type'];
@@ -202,6 +204,9 @@ export const useChatStore = defineStore('chat', () => {
   let syncTimer: ReturnType<typeof setTimeout> | undefined;
   let syncing: Promise<void> | null = null;
   let syncAgain = false;
+  /** Whether the unread counts are kept fresh without the engine (see `watchUnread`). */
+  let watchingUnread = false;
+  let listTimer: ReturnType<typeof setTimeout> | undefined;
   const blobUrls = new Map<string, Promise<string>>();
   const writes = new Map<string, Promise<void>>();
 
@@ -214,6 +219,11 @@ export const useChatStore = defineStore('chat', () => {
   function memberName(conversationId: string, userId: string): string {
     const member = conversation(conversationId)?.members.find((m) => m.userId === userId);
     return member?.displayName ?? people.value.find((p) => p.id === userId)?.displayName ?? '?';
+  }
+
+  /** The conversation of an alarm (its members follow the alarm), if the user is in it. */
+  function alarmConversation(alarmId: string): ChatConversation | undefined {
+    return conversations.value.find((c) => c.kind === 'alarm' && c.alarmId === alarmId);
   }
 
   /** The group name, or for 1:1 the other person's name. */
@@ -480,6 +490,8 @@ export const useChatStore = defineStore('chat', () => {
       );
     blobUrls.clear();
     writes.clear();
+    // The lock closed: the counts stay visible, fetched without the engine.
+    scheduleListRefresh(0);
   }
 
   watch(
@@ -491,9 +503,67 @@ export const useChatStore = defineStore('chat', () => {
   watch(
     () => session.me?.id,
     (id, before) => {
-      if (id !== before && client) stop();
+      if (id === before) return;
+      if (client) stop();
+      else {
+        // Only the list was held (no engine); it belonged to the previous user.
+        conversations.value = [];
+        readSeq.value = {};
+        scheduleListRefresh(0);
+      }
     },
   );
+
+  // ---- unread counts while the engine is not running ---------------------------------
+
+  /**
+   * Keeps the conversation list, and so `totalUnread`, fresh while the engine is not
+   * running (the chat is locked, or was never opened since sign-in): fetched at every
+   * socket connection and after chat events. The list is metadata the server has anyway
+   * (names, members, counts); nothing is decrypted. While the engine runs, its syncs keep
+   * the list and these events are its business. Safe to call repeatedly.
+   */
+  function watchUnread(): void {
+    if (watchingUnread) return;
+    watchingUnread = true;
+    const refresh = () => {
+      if (!client) scheduleListRefresh();
+    };
+    for (const event of [
+      CHAT_EVENTS.message,
+      CHAT_EVENTS.read,
+      CHAT_EVENTS.changed,
+      CHAT_EVENTS.removed,
+    ]) {
+      onServerEvent(event, refresh);
+    }
+    onConnected(() => {
+      if (!client) scheduleListRefresh(0);
+    });
+    scheduleListRefresh(0);
+  }
+
+  function scheduleListRefresh(delay = LIST_DEBOUNCE_MS): void {
+    if (!watchingUnread) return;
+    clearTimeout(listTimer);
+    listTimer = setTimeout(
+      () =>
+        void refreshList().catch((caught: unknown) =>
+          console.warn('chat list not refreshed', caught),
+        ),
+      delay,
+    );
+  }
+
+  /** Fetches the conversation list unless the engine runs (its syncs fetch it then). */
+  async function refreshList(): Promise<void> {
+    const userId = myId.value;
+    if (client || !userId || !session.can('chat.use')) return;
+    const list = await chatApi.listConversations();
+    // The engine started meanwhile (its list wins), or someone else signed in.
+    if (client || myId.value !== userId) return;
+    conversations.value = list;
+  }
 
   // ---- sync -------------------------------------------------------------------------
 
@@ -570,9 +640,48 @@ export const useChatStore = defineStore('chat', () => {
     return created.id;
   }
 
-  async function rename(conversationId: string, title: string): Promise<void> {
-    const updated = await chatApi.updateConversation(conversationId, { title });
+  /** Takes the server's answer to a change as the conversation's new state. */
+  function replaceConversation(updated: ChatConversation): void {
     conversations.value = conversations.value.map((c) => (c.id === updated.id ? updated : c));
+  }
+
+  /**
+   * Changes a group (its owner or a chat manager). Changed members show up as pending
+   * devices; a member device commits them at its next sync (`chat.changed` also says so).
+   * @throws ApiError AUTH_FORBIDDEN for others, CHAT_MEMBERS_MANAGED for unit and alarm chats.
+   */
+  async function update(
+    conversationId: string,
+    patch: chatApi.ChatConversationPatch,
+  ): Promise<void> {
+    replaceConversation(await chatApi.updateConversation(conversationId, patch));
+    if (patch.addUserIds || patch.removeUserIds) scheduleSync(0);
+  }
+
+  /** @throws as update; ApiError VALIDATION_FAILED for a 1:1. */
+  async function rename(conversationId: string, title: string): Promise<void> {
+    await update(conversationId, { title });
+  }
+
+  /** @throws as update */
+  async function addMembers(conversationId: string, userIds: string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await update(conversationId, { addUserIds: userIds });
+  }
+
+  /** @throws as update */
+  async function removeMember(conversationId: string, userId: string): Promise<void> {
+    await update(conversationId, { removeUserIds: [userId] });
+  }
+
+  /**
+   * Sets how many days the conversation keeps messages; null returns to the
+   * organisation's period. A shorter period drops older messages on this device at once.
+   * @throws as update; ApiError VALIDATION_FAILED outside 1..3650 days.
+   */
+  async function setRetention(conversationId: string, days: number | null): Promise<void> {
+    await update(conversationId, { retentionDays: days });
+    applyRetention();
   }
 
   async function leave(conversationId: string): Promise<void> {
@@ -750,6 +859,7 @@ export const useChatStore = defineStore('chat', () => {
     activeId: readonly(activeId),
     totalUnread,
     conversation,
+    alarmConversation,
     memberName,
     titleOf,
     lastMessage,
@@ -758,10 +868,14 @@ export const useChatStore = defineStore('chat', () => {
     start,
     stop,
     sync,
+    watchUnread,
     applyRetention,
     loadPeople,
     create,
     rename,
+    addMembers,
+    removeMember,
+    setRetention,
     leave,
     setActive,
     markRead,
