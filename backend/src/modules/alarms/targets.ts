@@ -87,7 +87,11 @@ export async function assertTargetsInTenant(
 }
 
 /** The unit ids and every unit below them. */
-export async function withSubUnits(db: DbOrTx, tenantId: string, unitIds: string[]): Promise<string[]> {
+export async function withSubUnits(
+  db: DbOrTx,
+  tenantId: string,
+  unitIds: string[],
+): Promise<string[]> {
   if (unitIds.length === 0) return [];
   const all = await listUnits(db, tenantId);
   const children = new Map<string, string[]>();
