@@ -5,6 +5,7 @@ import { alarmFanout } from './scenarios/alarm-fanout.ts';
 import { runSfuScenario, SFU_SCENARIOS, SFU_USAGE } from './sfu-cli.ts';
 import { POSITIONS_USAGE, runPositionsCli } from './positions-cli.ts';
 import { PTT_USAGE, runPttCli } from './ptt-cli.ts';
+import { CHAT_USAGE, runChatCli } from './chat-cli.ts';
 
 /**
  * `npm run bench -- <scenario> [options]` (see load-tests/README.md and BENCH.md).
@@ -15,7 +16,8 @@ const USAGE = `usage: npm run bench -- alarm-fanout [--devices 10000] [--swarm 4
          [--database-server mysql://root@127.0.0.1:3306/] [--timeout-ms 30000] [--cpu-prof]
 ${SFU_USAGE}
 ${POSITIONS_USAGE}
-${PTT_USAGE}`;
+${PTT_USAGE}
+${CHAT_USAGE}`;
 
 // The SFU scenarios have options of their own (sfu-cli.ts).
 if (SFU_SCENARIOS.includes(process.argv[2] ?? '')) {
@@ -24,6 +26,10 @@ if (SFU_SCENARIOS.includes(process.argv[2] ?? '')) {
 }
 if (process.argv[2] === 'ptt-floor') {
   await runPttCli(process.argv.slice(2));
+  process.exit(0);
+}
+if (process.argv[2] === 'chat') {
+  await runChatCli(process.argv.slice(2));
   process.exit(0);
 }
 if (process.argv[2] === 'positions') {

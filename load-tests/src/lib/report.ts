@@ -30,6 +30,8 @@ export interface Series {
 
 const W = 720;
 const H = 300;
+/** Largest value without spreading the array into arguments (which overflows the stack at ~10⁵). */
+const maxOf = (values: number[]) => values.reduce((m, v) => (v > m ? v : m), -Infinity);
 const PAD = { left: 60, right: 20, top: 20, bottom: 40 };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
@@ -71,7 +73,7 @@ export function histogramSvg(
   yLabel = 'devices',
 ): string {
   const all = series.flatMap((s) => s.values.filter((v) => !Number.isNaN(v)));
-  const xMax = Math.max(1, ...all);
+  const xMax = Math.max(1, maxOf(all));
   const width = xMax / bins;
   const counts = series.map((s) => {
     const c = new Array<number>(bins).fill(0);
@@ -95,7 +97,7 @@ export function histogramSvg(
 /** Cumulative count over time: how many items had happened x ms after the start. */
 export function cumulativeSvg(series: Series[], xLabel: string, yLabel: string): string {
   const all = series.flatMap((s) => s.values.filter((v) => !Number.isNaN(v)));
-  const xMax = Math.max(1, ...all);
+  const xMax = Math.max(1, maxOf(all));
   const yMax = Math.max(1, ...series.map((s) => s.values.length));
   const iw = W - PAD.left - PAD.right;
   const ih = H - PAD.top - PAD.bottom;
