@@ -110,6 +110,13 @@ export interface ChatClientOptions {
    * the devices of a conversation rarely race for the same epoch. 0 disables it. Default 250.
    */
   reconcileJitterMs?: number;
+  /**
+   * Delivery positions are reported at most once per this many ms per conversation (the
+   * highest seq processed), not once per message: in a busy group one report per
+   * message and device would be most of the server's traffic. 0 reports at once (tests).
+   * Default 1000.
+   */
+  deliveredIntervalMs?: number;
 }
 
 /**
@@ -136,6 +143,9 @@ export class ChatClient {
   readonly #config = truppClientConfig((deviceId) => this.#knownKeys.get(deviceId));
   readonly #conversations = new Map<string, LocalConversation>();
   readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #deliveredIntervalMs: number;
+  /** Highest processed seq not reported yet, per conversation with a report scheduled. */
+  readonly #deliveredPending = new Map<string, number>();
   #identity: SignatureKeyPair | undefined;
 
   constructor(opts: ChatClientOptions) {
@@ -145,6 +155,7 @@ export class ChatClient {
     this.#store = opts.store;
     this.#now = opts.now ?? Date.now;
     this.#jitterMs = opts.reconcileJitterMs ?? 250;
+    this.#deliveredIntervalMs = opts.deliveredIntervalMs ?? 1000;
   }
 
   on<K extends keyof ChatClientEvents>(
@@ -451,13 +462,28 @@ export class ChatClient {
       local.lastSeq = envelope.seq;
       await this.#save(conversationId, local);
     }
-    if (local.lastSeq > before) {
-      try {
-        await this.#transport.delivered(conversationId, local.lastSeq);
-      } catch {
-        // Receipts are best effort; the next batch reports a higher seq anyway.
-      }
+    if (local.lastSeq > before) await this.#reportDelivered(conversationId, local.lastSeq);
+  }
+
+  /** Receipts are best effort; a later report carries a higher seq anyway. */
+  async #reportDelivered(conversationId: string, seq: number): Promise<void> {
+    if (this.#deliveredIntervalMs === 0) {
+      await this.#transport.delivered(conversationId, seq).catch(() => undefined);
+      return;
     }
+    const scheduled = this.#deliveredPending.has(conversationId);
+    this.#deliveredPending.set(
+      conversationId,
+      Math.max(seq, this.#deliveredPending.get(conversationId) ?? 0),
+    );
+    if (scheduled) return;
+    setTimeout(() => {
+      const upTo = this.#deliveredPending.get(conversationId);
+      this.#deliveredPending.delete(conversationId);
+      if (upTo !== undefined) {
+        void this.#transport.delivered(conversationId, upTo).catch(() => undefined);
+      }
+    }, this.#deliveredIntervalMs);
   }
 
   async #processEnvelope(

@@ -33,5 +33,6 @@ export function testChatClient(
     transport: httpChatTransport(injectChatRequest(app, device.token)),
     store,
     reconcileJitterMs: 0,
+    deliveredIntervalMs: 0,
   });
 }

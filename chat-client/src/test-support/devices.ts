@@ -30,6 +30,7 @@ export async function makeDevice(
     transport: opts.transport ?? ds.transport(deviceId),
     store,
     reconcileJitterMs: 0,
+    deliveredIntervalMs: 0,
   });
   const device: TestDevice = {
     client,

@@ -5,7 +5,6 @@ import {
   MemoryChatStore,
   httpChatTransport,
   type ChatRequest,
-  type ChatTransport,
 } from '@trupp/chat-client';
 import type { ChatSendResult } from '@trupp/shared';
 import { nowMs } from '../lib/device.ts';
@@ -29,9 +28,6 @@ import {
  * steps do not wait behind thousands of socket messages a second, and decryption does
  * not delay the arrival timestamps.
  */
-
-/** Decrypting devices report `delivered` at most this often (see `coalescedDelivered`). */
-const DELIVERED_EVERY_MS = 1_000;
 
 const clients = new Map<number, ChatClient>();
 const channel = new PortChannel<SocketCall, SocketEvent, MlsCall, MlsEvent>(parentPort!, {
@@ -63,19 +59,6 @@ function bearerRequest(url: string, token: string): ChatRequest {
  * not decrypt here would not add. Reporting the newest seq once a second keeps the
  * receipts moving at a load proportionate to the sample.
  */
-function coalescedDelivered(transport: ChatTransport): ChatTransport['delivered'] {
-  const latest = new Map<string, number>();
-  let timer: NodeJS.Timeout | null = null;
-  return async (conversationId, seq) => {
-    latest.set(conversationId, Math.max(seq, latest.get(conversationId) ?? 0));
-    timer ??= setTimeout(() => {
-      timer = null;
-      for (const [id, s] of latest) void transport.delivered(id, s).catch(() => undefined);
-      latest.clear();
-    }, DELIVERED_EVERY_MS);
-  };
-}
-
 async function init(url: string, spec: ChatDeviceSpec): Promise<number> {
   const started = nowMs();
   const http = httpChatTransport(bearerRequest(url, spec.token), {
@@ -84,7 +67,8 @@ async function init(url: string, spec: ChatDeviceSpec): Promise<number> {
   const client = new ChatClient({
     userId: spec.userId,
     deviceId: spec.deviceId,
-    transport: spec.decrypt ? { ...http, delivered: coalescedDelivered(http) } : http,
+    // Delivery positions: the client's own coalescing (one report a second), as in the app.
+    transport: http,
     store: new MemoryChatStore(),
     reconcileJitterMs: 0,
   });

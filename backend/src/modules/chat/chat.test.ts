@@ -296,6 +296,7 @@ describe('devices come and go', () => {
       deviceId: emil.deviceId,
       store: stolen,
       reconcileJitterMs: 0,
+      deliveredIntervalMs: 0,
       transport: {
         ...httpChatTransport(injectChatRequest(h.app, dora.token)),
         fetchMessages: async (_id, after) => all.filter((m) => m.seq > after),
