@@ -135,12 +135,21 @@ export interface PttFloorState {
    * ended).
    */
   turn: number;
+  /**
+   * The turns this change ended (`mine` false), sent with the new state instead of a
+   * message of their own to every member. The talker whose turn was taken (pre-empted,
+   * expired) also gets `ptt.floor.ended` with `mine: true` on their own socket.
+   */
+  ended?: PttFloorEnded[];
 }
 
 export const PTT_FLOOR_END_REASONS = ['released', 'expired', 'left', 'preempted'] as const;
 export type PttFloorEndReason = (typeof PTT_FLOOR_END_REASONS)[number];
 
-/** `ptt.floor.ended`: a turn ended. `mine` is true only on the talker's own socket. */
+/**
+ * A turn that ended: in `PttFloorState.ended` for the channel, and as `ptt.floor.ended`
+ * (with `mine: true`) to the talker's own socket when it was pre-empted or expired.
+ */
 export interface PttFloorEnded {
   channelId: string;
   userId: string;
@@ -153,7 +162,10 @@ export interface PttFloorEnded {
   mine: boolean;
 }
 
-/** `ptt.floor.granted`: to the talker's socket only, also when a queued request is granted. */
+/**
+ * `ptt.floor.granted`: to the talker's socket when a queued request is granted later (a
+ * request granted at once has it in its answer).
+ */
 export interface PttFloorGranted {
   channelId: string;
   since: string;

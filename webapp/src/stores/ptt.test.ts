@@ -265,17 +265,22 @@ describe('the push-to-talk store', () => {
     // Granted from the queue, then the dispatcher breaks in.
     push(PTT_SERVER_EVENTS.floor, held('c1', 'me', 'Me'));
     expect(ptt.viewOf('c1', Date.now()).kind).toBe('talking');
-    push(PTT_SERVER_EVENTS.ended, {
-      channelId: 'c1',
-      userId: 'me',
-      displayName: 'Me',
-      reason: 'preempted',
-      byUserId: 'disp',
-      byDisplayName: 'Leitstelle',
-      byEmergency: false,
-      mine: true,
+    // The new state carries the turn it ended.
+    push(PTT_SERVER_EVENTS.floor, {
+      ...held('c1', 'disp', 'Leitstelle'),
+      ended: [
+        {
+          channelId: 'c1',
+          userId: 'me',
+          displayName: 'Me',
+          reason: 'preempted',
+          byUserId: 'disp',
+          byDisplayName: 'Leitstelle',
+          byEmergency: false,
+          mine: false,
+        },
+      ],
     });
-    push(PTT_SERVER_EVENTS.floor, held('c1', 'disp', 'Leitstelle'));
     expect(media.opened[0]!.transmitting).toBe(false);
     expect(ptt.viewOf('c1', Date.now())).toMatchObject({ kind: 'preempted', talker: 'Leitstelle' });
   });

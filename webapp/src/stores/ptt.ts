@@ -220,9 +220,34 @@ export const usePttStore = defineStore('ptt', () => {
     return false;
   }
 
+  /** A turn ended (the channel's floor message carries it): feed, tones, stop sending. */
+  function onTurnEnded(ended: PttFloorEnded): void {
+    const entry = joined.value.get(ended.channelId);
+    if (!entry) return;
+    const mine = ended.userId === me.value;
+    feed(ended.channelId, {
+      type: 'ended',
+      userId: ended.userId,
+      reason: ended.reason,
+      by: ended.byDisplayName,
+      byEmergency: ended.byEmergency,
+      at: Date.now(),
+    });
+    if (mine && (ended.reason === 'preempted' || ended.reason === 'expired')) {
+      media.get(ended.channelId)?.setTransmitting(false);
+      emergencyActive.value = false;
+      playTone('end');
+    } else if (!mine && ended.channelId === audibleChannelId.value) {
+      playTone('end');
+    }
+  }
+
   function applyFloor(floor: PttFloorState): void {
     const entry = joined.value.get(floor.channelId);
-    if (!entry || isStale(floor)) return;
+    if (!entry) return;
+    // Turns that ended come first, as they happened, also with a state that is stale.
+    for (const ended of floor.ended ?? []) onTurnEnded(ended);
+    if (isStale(floor)) return;
     const talker = talkerFrom(floor);
     const previous = entry.floor.holder;
     feed(floor.channelId, talker ? { type: 'granted', holder: talker } : { type: 'idle' });
@@ -633,26 +658,6 @@ export const usePttStore = defineStore('ptt', () => {
     if (started) return;
     started = true;
     onServerEvent<PttFloorState>(PTT_SERVER_EVENTS.floor, applyFloor);
-    onServerEvent<PttFloorEnded>(PTT_SERVER_EVENTS.ended, (ended) => {
-      const entry = joined.value.get(ended.channelId);
-      if (!entry) return;
-      const mine = ended.userId === me.value;
-      feed(ended.channelId, {
-        type: 'ended',
-        userId: ended.userId,
-        reason: ended.reason,
-        by: ended.byDisplayName,
-        byEmergency: ended.byEmergency,
-        at: Date.now(),
-      });
-      if (mine && (ended.reason === 'preempted' || ended.reason === 'expired')) {
-        media.get(ended.channelId)?.setTransmitting(false);
-        emergencyActive.value = false;
-        playTone('end');
-      } else if (!mine && ended.channelId === audibleChannelId.value) {
-        playTone('end');
-      }
-    });
     onServerEvent<{ channelId: string }>(PTT_SERVER_EVENTS.granted, (granted) => {
       const entry = joined.value.get(granted.channelId);
       // Granted from the queue after the button came up: give it back at once.

@@ -188,11 +188,16 @@ describe('push-to-talk floor control with a real SFU', () => {
     expect(await hears(l, ch.id, b)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await heardDuring(l, ch.id, a, 400)).toBe(0);
-    const ended = await l.waitFor<PttFloorEnded>(
-      PTT_SERVER_EVENTS.ended,
-      (e) => e.channelId === ch.id,
+    // Listeners learn of the ended turn from the floor message that follows it.
+    const ended = await l.waitFor<PttFloorState>(
+      PTT_SERVER_EVENTS.floor,
+      (f) => f.channelId === ch.id && (f.ended?.length ?? 0) > 0,
     );
-    expect(ended.payload).toMatchObject({ displayName: 'Anna', reason: 'released', mine: false });
+    expect(ended.payload.ended).toEqual([
+      expect.objectContaining({ displayName: 'Anna', reason: 'released', mine: false }),
+    ]);
+    // Anna let go herself: no separate message tells her what she did.
+    expect(a.received(PTT_SERVER_EVENTS.ended)).toEqual([]);
     await b.release(ch.id);
   });
 
@@ -307,11 +312,13 @@ describe('push-to-talk floor control with a real SFU', () => {
       since,
     );
     expect(granted.at - since).toBeLessThan(1000);
-    const ended = await b.waitFor<PttFloorEnded>(
-      PTT_SERVER_EVENTS.ended,
-      (x) => x.channelId === ch.id,
+    const ended = await b.waitFor<PttFloorState>(
+      PTT_SERVER_EVENTS.floor,
+      (f) => f.channelId === ch.id && (f.ended?.length ?? 0) > 0,
     );
-    expect(ended.payload).toMatchObject({ userId: people.get('Anna')!.id, reason: 'left' });
+    expect(ended.payload.ended).toEqual([
+      expect.objectContaining({ userId: people.get('Anna')!.id, reason: 'left' }),
+    ]);
     await b.release(ch.id);
   });
 

@@ -396,7 +396,7 @@ export class PttRuntime {
           now,
         ),
       // A talker who declares an emergency keeps the turn: no event, but the state changed.
-      { announce: emergency },
+      { announce: emergency, requester: participant.id },
     );
     const queued = result.events.find((e) => e.type === 'floor.queued');
     const denied = result.events.find((e) => e.type === 'floor.denied');
@@ -473,19 +473,26 @@ export class PttRuntime {
   #floorOp(
     channelId: string,
     op: (now: number) => Promise<FloorStoreResult>,
-    options: { announce?: boolean } = {},
+    options: { announce?: boolean; requester?: string } = {},
   ): Promise<{ result: FloorStoreResult; floor: PttFloorState }> {
     return this.#inFloorChain(channelId, async () => {
       const result = await op(Date.now());
-      const floor = await this.#publish(channelId, result, options.announce ?? false);
+      const floor = await this.#publish(channelId, result, options);
       return { result, floor };
     });
   }
 
+  /**
+   * Tells the channel what changed, in as few socket messages as the protocol allows
+   * (each costs a write per member): one `ptt.floor` to the room, which carries the turn
+   * that ended; `ptt.floor.ended` only to a talker who did not end the turn themselves
+   * (pre-empted, expired); `ptt.floor.granted` only to a talker granted later than their
+   * own request (from the queue) — `requester` already has the grant in its answer.
+   */
   async #publish(
     channelId: string,
     result: FloorStoreResult,
-    announce: boolean,
+    options: { announce?: boolean; requester?: string },
   ): Promise<PttFloorState> {
     const turnChanged = result.events.some(
       (e) => e.type === 'floor.granted' || e.type === 'floor.ended',
@@ -499,6 +506,7 @@ export class PttRuntime {
       return found;
     };
     const io = this.#app.io;
+    const ended: PttFloorEnded[] = [];
     for (const event of result.events) {
       if (event.type === 'floor.ended') {
         const who = await info(event.participantId);
@@ -516,10 +524,10 @@ export class PttRuntime {
             result.holder?.participantId === event.by,
           mine: false,
         };
-        io.to(channelRoom(channelId))
-          .except(event.participantId)
-          .emit(PTT_SERVER_EVENTS.ended, payload);
-        io.to(event.participantId).emit(PTT_SERVER_EVENTS.ended, { ...payload, mine: true });
+        ended.push(payload);
+        if (event.reason === 'preempted' || event.reason === 'expired') {
+          io.to(event.participantId).emit(PTT_SERVER_EVENTS.ended, { ...payload, mine: true });
+        }
       } else if (event.type === 'floor.granted') {
         const { holder } = event;
         const payload: PttFloorGranted = {
@@ -528,18 +536,23 @@ export class PttRuntime {
           deadline: holder.deadline === null ? null : iso(holder.deadline),
           emergency: holder.emergency,
         };
-        io.to(holder.participantId).emit(PTT_SERVER_EVENTS.granted, payload);
+        if (holder.participantId !== options.requester) {
+          io.to(holder.participantId).emit(PTT_SERVER_EVENTS.granted, payload);
+        }
       }
     }
-    const ended = result.events.flatMap((e) => (e.type === 'floor.ended' ? [e.epoch] : []));
+    const endedTurns = result.events.flatMap((e) => (e.type === 'floor.ended' ? [e.epoch] : []));
     const floor = await this.#floorState(
       channelId,
       result,
       info,
-      result.holder?.epoch ?? Math.max(0, ...ended),
+      result.holder?.epoch ?? Math.max(0, ...endedTurns),
     );
-    if (result.events.length > 0 || announce) {
-      io.to(channelRoom(channelId)).emit(PTT_SERVER_EVENTS.floor, floor);
+    if (result.events.length > 0 || options.announce) {
+      io.to(channelRoom(channelId)).emit(
+        PTT_SERVER_EVENTS.floor,
+        ended.length > 0 ? { ...floor, ended } : floor,
+      );
     }
     if (turnChanged) await this.#cluster.send({ type: 'floor', channelId, holder: result.holder });
     return floor;
