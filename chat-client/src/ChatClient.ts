@@ -3,6 +3,7 @@ import {
   type ChatContent,
   type ChatConversation,
   type ChatEnvelope,
+  type ChatSend,
   type ChatSendResult,
   type ChatWelcome,
 } from '@trupp/shared';
@@ -62,8 +63,9 @@ const RECONCILE_ATTEMPTS = 4;
  * - `chat/identity`: the Ed25519 signature key pair (tagged JSON).
  * - `chat/last-resort`: present once the last-resort key package was uploaded.
  * - `chat/kp/<ref>`: a key package's bytes and private keys until a welcome uses it.
- * - `chat/conv/<id>`: read position and MLS group state, written as one value after every
- *   processed message so a crash can never leave them out of step.
+ * - `chat/conv/<id>`: read position and MLS group state, written as one value (so a crash
+ *   can never leave them out of step) before every message this device sends and after
+ *   every batch of received messages it processes.
  */
 const PREFIX = 'chat/';
 const IDENTITY_KEY = `${PREFIX}identity`;
@@ -87,6 +89,21 @@ interface ConversationMeta {
 
 interface LocalConversation extends ConversationMeta {
   state: ClientState | undefined;
+}
+
+/**
+ * A message encrypted ahead by `ChatClient.prepare()`: the `chat.send` exactly as it will
+ * go out, and the content it carries (shown as the device's own message once sent).
+ */
+export interface ChatPreparedSend {
+  message: ChatSend;
+  content: ChatContent;
+}
+
+/** Pushed envelopes of one conversation waiting for their turn on its lock. */
+interface PushedBatch {
+  envelopes: ChatEnvelope[];
+  done: Promise<void>;
 }
 
 export interface ChatDeviceInfo {
@@ -127,8 +144,16 @@ export interface ChatClientOptions {
  *
  * Ordering: all work on one conversation runs through a per-conversation promise chain,
  * so the socket push path, `sync()` and `send()` never process a message twice or out of
- * order. Messages are applied strictly in seq order; state and read position are
- * persisted after every message.
+ * order. Messages are applied strictly in seq order.
+ *
+ * Persistence: state and read position are saved before every message is sent (the
+ * sender's ratchet moved; reusing its key would be a key and nonce reuse) and after every
+ * batch of received messages — a page of `sync()`, or the pushed envelopes that queued up
+ * while the conversation was busy. A crash before a batch is saved loses nothing: the
+ * stored state is the one from before the batch, which still holds the keys of its
+ * messages, and the read position makes the client fetch and process them again (shown
+ * twice at most; the app deduplicates by content id). Delivery is reported only after the
+ * save, so the server never counts a message this device could forget.
  */
 export class ChatClient {
   readonly userId: string;
@@ -146,6 +171,8 @@ export class ChatClient {
   readonly #deliveredIntervalMs: number;
   /** Highest processed seq not reported yet, per conversation with a report scheduled. */
   readonly #deliveredPending = new Map<string, number>();
+  /** Pushed envelopes not yet taken up, per conversation (see `handleEnvelope`). */
+  readonly #pushed = new Map<string, PushedBatch>();
   #identity: SignatureKeyPair | undefined;
 
   constructor(opts: ChatClientOptions) {
@@ -213,15 +240,27 @@ export class ChatClient {
     await this.#lock('keys', () => this.#refillKeyPackages());
   }
 
-  /** Socket push of a stored message: processes it in order, fetching any gap first. */
-  async handleEnvelope(envelope: ChatEnvelope): Promise<void> {
-    await this.#lock(envelope.conversationId, async () => {
-      const local = await this.#load(envelope.conversationId);
-      if (local === undefined || !isActive(local.state) || envelope.seq <= local.lastSeq) return;
-      if (envelope.seq === local.lastSeq + 1)
-        await this.#processEnvelopes(local, envelope.conversationId, [envelope]);
-      else await this.#catchUp(envelope.conversationId);
-    });
+  /**
+   * Socket push of a stored message: processes it in order, fetching any gap first.
+   * Envelopes pushed while the conversation is busy (decrypting, sending) are taken up
+   * together when it is free, as one batch saved once; the promise resolves when the
+   * batch holding this envelope has been processed and saved.
+   */
+  handleEnvelope(envelope: ChatEnvelope): Promise<void> {
+    const conversationId = envelope.conversationId;
+    let batch = this.#pushed.get(conversationId);
+    if (batch === undefined) {
+      const envelopes: ChatEnvelope[] = [];
+      const done = this.#lock(conversationId, async () => {
+        // From here on, new pushes start the next batch.
+        this.#pushed.delete(conversationId);
+        await this.#processPushed(conversationId, envelopes);
+      });
+      batch = { envelopes, done };
+      this.#pushed.set(conversationId, batch);
+    }
+    batch.envelopes.push(envelope);
+    return batch.done;
   }
 
   /** Socket push of a welcome for this device. */
@@ -242,48 +281,49 @@ export class ChatClient {
     const plaintext = encodeContent(content);
     return this.#lock(conversationId, async () => {
       const clientId = randomId();
-      const cs = await cipherSuite();
       for (let attempt = 1; ; attempt++) {
-        const local = await this.#load(conversationId);
-        if (local === undefined || !isActive(local.state)) {
-          throw new ChatClientError(
-            'CHAT_NOT_IN_GROUP',
-            'This device is not in the conversation group.',
-          );
-        }
-        const epoch = epochOf(local.state);
-        const { newState, privateMessage } = await createApplicationMessage(
-          local.state,
-          plaintext,
-          cs,
-        );
-        // Persisted before sending: the ratchet moved, and reusing its key after a crash
-        // would encrypt two messages under one key and nonce.
-        local.state = newState;
-        await this.#save(conversationId, local);
-        const payload = toBase64(
-          encodeMlsMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage }),
-        );
+        const message = await this.#encrypt(conversationId, clientId, plaintext);
         try {
-          const result = await this.#transport.send({ conversationId, clientId, epoch, payload });
-          // The server push of this message is skipped by sender device (#processEnvelopes),
-          // so this is the only time it is shown.
-          this.#emitter.emit('message', {
-            conversationId,
-            seq: result.seq,
-            senderUserId: this.userId,
-            senderDeviceId: this.deviceId,
-            createdAt: result.createdAt,
-            content,
-            own: true,
-          });
-          return result;
+          return this.#sent(message, content, await this.#transport.send(message));
         } catch (error) {
           if (errorCode(error) !== 'CHAT_EPOCH_STALE' || attempt >= SEND_ATTEMPTS) throw error;
           await this.#catchUp(conversationId);
         }
       }
     });
+  }
+
+  /**
+   * Encrypts one message at the group's current epoch without sending it, for
+   * `sendPrepared()` later: the work of `send()` split in two, e.g. to encrypt ahead of
+   * time. The state is saved before this returns, as before any send. The ciphertext is
+   * only good for this epoch: once a commit moved the group on, the server refuses it
+   * (CHAT_EPOCH_STALE) and the content has to be prepared again.
+   *
+   * @throws {ChatClientError} CHAT_NOT_IN_GROUP when this device is not in the group.
+   */
+  async prepare(conversationId: string, content: ChatContent): Promise<ChatPreparedSend> {
+    const plaintext = encodeContent(content);
+    const message = await this.#lock(conversationId, () =>
+      this.#encrypt(conversationId, randomId(), plaintext),
+    );
+    return { message, content };
+  }
+
+  /**
+   * Sends a message from `prepare()` unchanged, once, and shows it as this device's own.
+   * Send prepared messages in the order they were prepared: receivers read each sender's
+   * messages in its ratchet's order and keep only a bounded window of skipped keys.
+   *
+   * @throws the transport's error, CHAT_EPOCH_STALE included (no retry: the ciphertext
+   * belongs to its epoch).
+   */
+  async sendPrepared(prepared: ChatPreparedSend): Promise<ChatSendResult> {
+    return this.#sent(
+      prepared.message,
+      prepared.content,
+      await this.#transport.send(prepared.message),
+    );
   }
 
   /** The devices in the local MLS group, as the cryptography sees them. */
@@ -324,6 +364,53 @@ export class ChatClient {
     for (const key of await this.#store.keys(PREFIX)) await this.#store.delete(key);
     this.#conversations.clear();
     this.#identity = undefined;
+  }
+
+  // --- sending ------------------------------------------------------------------------
+
+  /** Encrypts at the current epoch and saves the moved ratchet. Caller holds the lock. */
+  async #encrypt(
+    conversationId: string,
+    clientId: string,
+    plaintext: Uint8Array,
+  ): Promise<ChatSend> {
+    const local = await this.#load(conversationId);
+    if (local === undefined || !isActive(local.state)) {
+      throw new ChatClientError(
+        'CHAT_NOT_IN_GROUP',
+        'This device is not in the conversation group.',
+      );
+    }
+    const epoch = epochOf(local.state);
+    const { newState, privateMessage } = await createApplicationMessage(
+      local.state,
+      plaintext,
+      await cipherSuite(),
+    );
+    // Persisted before the ciphertext leaves this method: the ratchet moved, and reusing
+    // its key after a crash would encrypt two messages under one key and nonce.
+    local.state = newState;
+    await this.#save(conversationId, local);
+    const payload = toBase64(
+      encodeMlsMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage }),
+    );
+    return { conversationId, clientId, epoch, payload };
+  }
+
+  /** The server accepted this device's message. */
+  #sent(message: ChatSend, content: ChatContent, result: ChatSendResult): ChatSendResult {
+    // The server push of this message is skipped by sender device (#processEnvelopes), so
+    // this is the only time it is shown.
+    this.#emitter.emit('message', {
+      conversationId: message.conversationId,
+      seq: result.seq,
+      senderUserId: this.userId,
+      senderDeviceId: this.deviceId,
+      createdAt: result.createdAt,
+      content,
+      own: true,
+    });
+    return result;
   }
 
   // --- key packages -------------------------------------------------------------------
@@ -446,21 +533,51 @@ export class ChatClient {
     }
   }
 
-  /** Caller holds the lock; `envelopes` are in seq order and follow `local.lastSeq`. */
+  /**
+   * A batch of pushed envelopes, in any order, duplicates and old ones included: the run
+   * that follows the read position is processed as one batch; a gap is fetched.
+   * Caller holds the lock.
+   */
+  async #processPushed(conversationId: string, pushed: ChatEnvelope[]): Promise<void> {
+    const local = await this.#load(conversationId);
+    if (local === undefined || !isActive(local.state)) return;
+    const run: ChatEnvelope[] = [];
+    let gap = false;
+    for (const envelope of [...pushed].sort((a, b) => a.seq - b.seq)) {
+      const next = (run.at(-1)?.seq ?? local.lastSeq) + 1;
+      if (envelope.seq < next) continue;
+      if (envelope.seq > next) {
+        gap = true;
+        break;
+      }
+      run.push(envelope);
+    }
+    if (run.length > 0) await this.#processEnvelopes(local, conversationId, run);
+    if (gap) await this.#catchUp(conversationId);
+  }
+
+  /**
+   * Applies `envelopes` (in seq order, following `local.lastSeq`) and saves state and read
+   * position once, after the batch: see the class comment for why that is safe. Caller
+   * holds the lock.
+   */
   async #processEnvelopes(
     local: LocalConversation,
     conversationId: string,
     envelopes: ChatEnvelope[],
   ): Promise<void> {
     const before = local.lastSeq;
-    for (const envelope of envelopes) {
-      if (envelope.seq <= local.lastSeq) continue;
-      // A removed device stops here: what follows is not meant for it, and a later
-      // welcome (re-add) must still find its seq unread.
-      if (!isActive(local.state)) break;
-      await this.#processEnvelope(local, conversationId, envelope);
-      local.lastSeq = envelope.seq;
-      await this.#save(conversationId, local);
+    try {
+      for (const envelope of envelopes) {
+        if (envelope.seq <= local.lastSeq) continue;
+        // A removed device stops here: what follows is not meant for it, and a later
+        // welcome (re-add) must still find its seq unread.
+        if (!isActive(local.state)) break;
+        await this.#processEnvelope(local, conversationId, envelope);
+        local.lastSeq = envelope.seq;
+      }
+    } finally {
+      if (local.lastSeq > before) await this.#save(conversationId, local);
     }
     if (local.lastSeq > before) await this.#reportDelivered(conversationId, local.lastSeq);
   }

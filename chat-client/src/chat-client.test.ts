@@ -1,6 +1,7 @@
 import type { ChatEnvelope, ChatSend } from '@trupp/shared';
 import { describe, expect, it } from 'vitest';
-import type { ChatTransport } from './transport.ts';
+import { MemoryChatStore } from './store.ts';
+import { errorCode, type ChatTransport } from './transport.ts';
 import { makeDevice, text, type TestDevice } from './test-support/devices.ts';
 import { MemoryDeliveryService } from './test-support/memory-ds.ts';
 
@@ -17,6 +18,24 @@ async function pair(
   const id = ds.createConversation(['alice', 'bob']);
   await syncAll(a1, b1);
   return { id, a1, b1 };
+}
+
+/** Counts the saves of conversations and, when `failing`, fails them (the device dies saving). */
+class WatchedStore extends MemoryChatStore {
+  saves = 0;
+  failing = false;
+
+  constructor(readonly prefix: string) {
+    super();
+  }
+
+  override async put(key: string, value: Uint8Array): Promise<void> {
+    if (key.startsWith(this.prefix)) {
+      if (this.failing) throw new Error('power cut');
+      this.saves++;
+    }
+    await super.put(key, value);
+  }
 }
 
 describe('ChatClient', () => {
@@ -224,6 +243,100 @@ describe('ChatClient', () => {
     await b1.client.forget();
     expect(await b1.store.keys('')).toEqual([]);
     expect(await b1.client.isMember(id)).toBe(false);
+  });
+
+  it('sends messages prepared ahead unchanged, after saving the ratchet, and refuses them once the epoch moved', async () => {
+    const ds = new MemoryDeliveryService();
+    const sends: ChatSend[] = [];
+    ds.registerDevice('alice', 'a1');
+    const inner = ds.transport('a1');
+    const a1 = await makeDevice(ds, 'alice', 'a1', {
+      transport: { ...inner, send: (m) => (sends.push(m), inner.send(m)) },
+    });
+    const b1 = await makeDevice(ds, 'bob', 'b1');
+    const id = ds.createConversation(['alice', 'bob']);
+    await syncAll(a1, b1);
+
+    const first = await a1.client.prepare(id, text('prepared 1'));
+    const second = await a1.client.prepare(id, text('prepared 2'));
+    expect(first.message).toMatchObject({ conversationId: id, epoch: 1 });
+    expect(sends).toEqual([]);
+    // A restart right after preparing: the stored ratchet is past both prepared messages,
+    // so the restarted device never encrypts under their keys again.
+    const restarted = await makeDevice(ds, 'alice', 'a1', {
+      store: a1.store.snapshot(),
+      transport: inner,
+    });
+
+    const r1 = await a1.client.sendPrepared(first);
+    await a1.client.sendPrepared(second);
+    await restarted.client.send(id, text('after restart'));
+    expect(sends.map((m) => m.payload)).toEqual([first.message.payload, second.message.payload]);
+    expect(sends[0]).toEqual(first.message);
+    expect(a1.messages.map((m) => [m.seq, m.own])).toEqual([
+      [r1.seq, true],
+      [r1.seq + 1, true],
+    ]);
+    await b1.client.sync();
+    expect(b1.texts()).toEqual(['prepared 1', 'prepared 2', 'after restart']);
+    expect(b1.errors).toEqual([]);
+
+    // The group moves on (bob's second device): a message prepared before is refused.
+    const stale = await a1.client.prepare(id, text('too late'));
+    const b2 = await makeDevice(ds, 'bob', 'b2');
+    await b1.client.sync();
+    await b2.client.sync();
+    const refused = await a1.client.sendPrepared(stale).catch((error: unknown) => error);
+    expect(errorCode(refused)).toBe('CHAT_EPOCH_STALE');
+    expect(ds.messages(id).filter((m) => m.kind === 'application')).toHaveLength(3);
+  });
+
+  it('saves pushed envelopes that queued up once, and a crash before that save loses none of them', async () => {
+    const ds = new MemoryDeliveryService();
+    const reported: number[] = [];
+    const store = new WatchedStore('chat/conv/');
+    const a1 = await makeDevice(ds, 'alice', 'a1');
+    const b1 = await makeDevice(ds, 'bob', 'b1', {
+      store,
+      transport: { ...ds.transport('b1'), delivered: async (_id, seq) => void reported.push(seq) },
+    });
+    const id = ds.createConversation(['alice', 'bob']);
+    await syncAll(a1, b1);
+    expect(await b1.client.epoch(id)).toBe(1);
+
+    for (const t of ['one', 'two', 'three']) await a1.client.send(id, text(t));
+    const pushed = ds.messages(id).slice(-3);
+    store.saves = 0;
+    // Pushed together (out of order, one twice): one batch, processed in seq order, one save.
+    await Promise.all(
+      [pushed[1]!, pushed[0]!, pushed[2]!, pushed[1]!].map((e) => b1.client.handleEnvelope(e)),
+    );
+    expect(b1.texts()).toEqual(['one', 'two', 'three']);
+    expect(store.saves).toBe(1);
+    expect(reported.at(-1)).toBe(pushed[2]!.seq);
+
+    // The next batch is decrypted, then the device dies while saving it.
+    for (const t of ['four', 'five']) await a1.client.send(id, text(t));
+    store.failing = true;
+    const reportedBefore = reported.length;
+    const lost = ds.messages(id).slice(-2);
+    const crashed = await Promise.all(lost.map((e) => b1.client.handleEnvelope(e))).catch(
+      (error: unknown) => error,
+    );
+    expect(crashed).toBeInstanceOf(Error);
+    expect(b1.texts()).toEqual(['one', 'two', 'three', 'four', 'five']);
+    // Never reported as delivered: the device did not keep them.
+    expect(reported).toHaveLength(reportedBefore);
+
+    // Restarted from what is on disk, the state from before the batch: it still holds the
+    // keys of both.
+    const restarted = await makeDevice(ds, 'bob', 'b1', { store: store.snapshot() });
+    await restarted.client.sync();
+    expect(restarted.texts()).toEqual(['four', 'five']);
+    expect(restarted.errors).toEqual([]);
+    await a1.client.send(id, text('six'));
+    await restarted.client.sync();
+    expect(restarted.texts()).toEqual(['four', 'five', 'six']);
   });
 
   it('reports an undecodable message as an error and goes on with the next', async () => {

@@ -1,4 +1,9 @@
-export { ChatClient, type ChatClientOptions, type ChatDeviceInfo } from './ChatClient.ts';
+export {
+  ChatClient,
+  type ChatClientOptions,
+  type ChatDeviceInfo,
+  type ChatPreparedSend,
+} from './ChatClient.ts';
 export { MemoryChatStore, type ChatStore } from './store.ts';
 export { ChatClientError, errorCode, type ChatTransport } from './transport.ts';
 export type {

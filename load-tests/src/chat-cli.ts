@@ -71,7 +71,16 @@ export async function runChatCli(argv: string[]): Promise<void> {
   }
   const r = result as Record<string, unknown> & {
     params: { group: number; rate: number; senders: number; payload_chars: number };
-    sends: { planned: number; acknowledged: number; failed: number; stored_in_database: number };
+    sends: {
+      planned: number;
+      acknowledged: number;
+      failed: number;
+      epoch_stale: number;
+      epoch_prepared: number;
+      epoch_after_run: number;
+      stored_in_database: number;
+    };
+    encrypt: { messages: number; p50_ms: number; p99_ms: number; seconds: number };
     decrypt: {
       devices: number;
       decrypted: number;
@@ -87,8 +96,9 @@ export async function runChatCli(argv: string[]): Promise<void> {
   };
   const out = [
     `chat · group of ${r.params.group}, ${r.params.rate} messages/s from ${r.params.senders} senders, ciphertext ${r.params.payload_chars} base64 chars`,
-    `  sends            ${r.sends.acknowledged}/${r.sends.planned} acknowledged, ${r.sends.failed} failed, ${r.sends.stored_in_database} in the database`,
-    `  send rate        schedule ${r.generator_rate} msg/s (lag p99 ${r.generator_lag_p99_ms} ms), on the wire ${r.send_rate_achieved} msg/s, limited by: ${r.send_rate_limited_by} (device waiting for its previous ack p99 ${r.device_wait_p99_ms} ms, encrypt p99 ${r.encrypt_p99_ms} ms)`,
+    `  encrypted ahead  ${r.encrypt.messages} messages in ${r.encrypt.seconds} s, p50 ${r.encrypt.p50_ms} · p99 ${r.encrypt.p99_ms} ms per message, at epoch ${r.sends.epoch_prepared} (after the run ${r.sends.epoch_after_run})`,
+    `  sends            ${r.sends.acknowledged}/${r.sends.planned} acknowledged, ${r.sends.failed} failed (${r.sends.epoch_stale} stale epoch), ${r.sends.stored_in_database} in the database`,
+    `  send rate        schedule ${r.generator_rate} msg/s (lag p99 ${r.generator_lag_p99_ms} ms), on the wire ${r.send_rate_achieved} msg/s, limited by: ${r.send_rate_limited_by} (device waiting for its previous ack p99 ${r.device_wait_p99_ms} ms, hand-off to the socket p99 ${r.handoff_p99_ms} ms)`,
     `  delivered        ${r.delivered}/${r.expected} (missing ${r.lost}, duplicates ${r.duplicates})`,
     `  send → socket    p50 ${r.p50_ms} · p95 ${r.p95_ms} · p99 ${r.p99_ms} · max ${r.max_ms} ms (ack p50 ${r.ack_p50_ms} · p99 ${r.ack_p99_ms} ms; from due p99 ${r.from_due_p99_ms} ms)`,
     `  plain relay      p50 ${r.baseline_p50_ms} · p95 ${r.baseline_p95_ms} · p99 ${r.baseline_p99_ms} · max ${r.baseline_max_ms} ms → ratio p99 ${r.ratio_p99}×`,

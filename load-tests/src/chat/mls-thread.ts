@@ -4,6 +4,7 @@ import {
   ChatClient,
   MemoryChatStore,
   httpChatTransport,
+  type ChatPreparedSend,
   type ChatRequest,
 } from '@trupp/chat-client';
 import type { ChatSendResult } from '@trupp/shared';
@@ -15,6 +16,7 @@ import {
   type ChatDeviceSpec,
   type MlsCall,
   type MlsEvent,
+  type MlsPrepareResult,
   type MlsSyncResult,
   type SocketCall,
   type SocketEvent,
@@ -30,6 +32,8 @@ import {
  */
 
 const clients = new Map<number, ChatClient>();
+/** Per device: messages encrypted ahead, by message number k, until sent. */
+const prepared = new Map<number, Map<number, ChatPreparedSend>>();
 const channel = new PortChannel<SocketCall, SocketEvent, MlsCall, MlsEvent>(parentPort!, {
   call: handle,
   event: onEnvelope,
@@ -111,6 +115,42 @@ async function sync(index: number, conversationId: string): Promise<MlsSyncResul
   return { ms, epoch: await client.epoch(conversationId), error };
 }
 
+const content = (k: number) => ({
+  v: 1 as const,
+  type: 'text' as const,
+  id: randomUUID(),
+  text: messageText(k),
+});
+
+/**
+ * Encrypts the device's messages of the run ahead, one after another in the order they
+ * will be sent (receivers read a sender's ratchet in order), timing each: the encryption
+ * cost a phone pays per message, measured apart from the delivery service.
+ */
+async function prepare(index: number, conversationId: string, ks: number[]) {
+  const client = clients.get(index)!;
+  const mine = new Map<number, ChatPreparedSend>();
+  prepared.set(index, mine);
+  const result: MlsPrepareResult = { encryptMs: [], epochs: [], payloadChars: 0 };
+  for (const k of ks) {
+    const started = nowMs();
+    const message = await client.prepare(conversationId, content(k));
+    result.encryptMs.push(nowMs() - started);
+    if (!result.epochs.includes(message.message.epoch)) result.epochs.push(message.message.epoch);
+    result.payloadChars = Math.max(result.payloadChars, message.message.payload.length);
+    mine.set(k, message);
+  }
+  return result;
+}
+
+async function sendPrepared(index: number, k: number): Promise<null> {
+  const message = prepared.get(index)?.get(k);
+  if (!message) throw new CodedError('BENCH_NOT_PREPARED', `message ${k} was not prepared`);
+  prepared.get(index)!.delete(k);
+  await clients.get(index)!.sendPrepared(message);
+  return null;
+}
+
 async function handle(call: MlsCall): Promise<unknown> {
   switch (call.op) {
     case 'init':
@@ -118,18 +158,18 @@ async function handle(call: MlsCall): Promise<unknown> {
     case 'sync':
       return sync(call.index, call.conversationId);
     case 'send':
-      await clients.get(call.index)!.send(call.conversationId, {
-        v: 1,
-        type: 'text',
-        id: randomUUID(),
-        text: messageText(call.k),
-      });
+      await clients.get(call.index)!.send(call.conversationId, content(call.k));
       return null;
+    case 'prepare':
+      return prepare(call.index, call.conversationId, call.ks);
+    case 'sendPrepared':
+      return sendPrepared(call.index, call.k);
   }
 }
 
 function onEnvelope(event: MlsEvent): void {
-  // Probes and warm-up too: the MLS state must see every message in order.
+  // Probes and warm-up too: the MLS state must see every message in order. Envelopes that
+  // queue up while the client is busy are taken up as one batch, saved once (ChatClient).
   void clients
     .get(event.index)
     ?.handleEnvelope(event.envelope)

@@ -25,6 +25,11 @@ export type ChatWorkerCommand =
   | { cmd: 'sync'; conversationId: string; only?: number[] }
   /** One real message from each listed device: warms the path, shows the ciphertext size. */
   | { cmd: 'probe'; conversationId: string; only: number[] }
+  /**
+   * Each sending device of the process encrypts, ahead of the run, every message it will
+   * send in it (message k is sent by `senders[k % senders.length]`, k < `total`).
+   */
+  | { cmd: 'prepare'; conversationId: string; total: number; senders: number[] }
   /** Opens a second socket per device to the baseline relay (`url`), or closes them (null). */
   | { cmd: 'baseline'; url: string | null }
   | {
@@ -51,6 +56,16 @@ export interface ChatSetupResult {
   connected: number;
 }
 
+export interface ChatPrepareResult {
+  /** ms per message for `ChatClient.prepare()` (encrypt and save), in preparation order. */
+  encryptMs: number[];
+  /** The epochs the messages were encrypted at (one, unless a commit came in between). */
+  epochs: number[];
+  /** Largest ciphertext, base64 characters. */
+  payloadChars: number;
+  errors: string[];
+}
+
 export interface ChatSyncResult {
   /** Per device synced: index, ms, local epoch afterwards (null = not in the group). */
   devices: Array<{ index: number; ms: number; epoch: number | null }>;
@@ -64,8 +79,9 @@ export interface ChatSent {
   /**
    * Due (the user pressed send); handed to its device by the schedule loop (late only
    * when the generator is); taken up by the device (later when its previous message was
-   * still unacknowledged: a device has one message in flight); handed to the socket
-   * after encryption; acknowledged (NaN = no ack).
+   * still unacknowledged: a device has one message in flight); handed to the socket (the
+   * message was encrypted before the run: `ChatClient.sendPrepared`); acknowledged
+   * (NaN = no ack).
    */
   dueAt: number;
   queuedAt: number;
@@ -118,7 +134,17 @@ export type MlsCall =
   | { op: 'init'; url: string; spec: ChatDeviceSpec }
   | { op: 'sync'; index: number; conversationId: string }
   /** Encrypts and sends message k (its `chat.send` comes back as a `SocketCall`). */
-  | { op: 'send'; index: number; conversationId: string; k: number };
+  | { op: 'send'; index: number; conversationId: string; k: number }
+  /** Encrypts messages `ks` ahead (`ChatClient.prepare`); resolves with `MlsPrepareResult`. */
+  | { op: 'prepare'; index: number; conversationId: string; ks: number[] }
+  /** Sends prepared message k unchanged (`ChatClient.sendPrepared`), as a `SocketCall`. */
+  | { op: 'sendPrepared'; index: number; k: number };
+
+export interface MlsPrepareResult {
+  encryptMs: number[];
+  epochs: number[];
+  payloadChars: number;
+}
 
 export interface MlsSyncResult {
   ms: number;

@@ -22,6 +22,7 @@ import type {
   ChatCounts,
   ChatDeviceSpec,
   ChatPhase,
+  ChatPrepareResult,
   ChatReceipts,
   ChatSent,
   ChatSetupResult,
@@ -29,6 +30,7 @@ import type {
   ChatWorkerCommand,
   MlsCall,
   MlsEvent,
+  MlsPrepareResult,
   MlsSyncResult,
   SocketCall,
   SocketEvent,
@@ -38,8 +40,9 @@ import type {
  * One device process of the chat bench. Each device has one socket.io socket, held on
  * this main thread, that receives every `chat.message` of the group (timestamped first
  * thing in the handler) and carries the device's `chat.send`; its ChatClient lives on
- * the process's MLS thread (chat/mls-thread.ts), which encrypts, and decrypts for the
- * sampled devices, without holding up the arrivals here.
+ * the process's MLS thread (chat/mls-thread.ts), which encrypts (the run's messages
+ * ahead of it, `prepare`), and decrypts for the sampled devices, without holding up the
+ * arrivals here.
  */
 interface Device {
   spec: ChatDeviceSpec;
@@ -228,6 +231,39 @@ async function probe(command: Extract<ChatWorkerCommand, { cmd: 'probe' }>): Pro
   return sizes;
 }
 
+/** Encrypts every message this process's devices send in the run, before it starts. */
+async function prepare(
+  command: Extract<ChatWorkerCommand, { cmd: 'prepare' }>,
+): Promise<ChatPrepareResult> {
+  const result: ChatPrepareResult = { encryptMs: [], epochs: [], payloadChars: 0, errors: [] };
+  const ks = new Map<number, number[]>();
+  for (let k = 0; k < command.total; k++) {
+    const index = command.senders[k % command.senders.length]!;
+    if (!devices.has(index)) continue;
+    const mine = ks.get(index) ?? [];
+    mine.push(k);
+    ks.set(index, mine);
+  }
+  for (const [index, mine] of ks) {
+    try {
+      const done = await mls.call<MlsPrepareResult>({
+        op: 'prepare',
+        index,
+        conversationId: command.conversationId,
+        ks: mine,
+      });
+      result.encryptMs.push(...done.encryptMs);
+      for (const epoch of done.epochs)
+        if (!result.epochs.includes(epoch)) result.epochs.push(epoch);
+      result.payloadChars = Math.max(result.payloadChars, done.payloadChars);
+    } catch (error) {
+      result.errors.push(`device ${index}: ${String(error)}`);
+    }
+    reportProgress(result.encryptMs.length);
+  }
+  return result;
+}
+
 async function baseline(command: Extract<ChatWorkerCommand, { cmd: 'baseline' }>): Promise<number> {
   for (const device of devices.values()) {
     device.relay?.close();
@@ -260,12 +296,8 @@ async function sendOne(
     if (message.startAt > giveUpAt) throw new CodedError('BENCH_ABANDONED', 'not sent');
     if (command.phase === 'trupp') {
       device.inFlight = message;
-      await mls.call({
-        op: 'send',
-        index: device.spec.index,
-        conversationId: command.conversationId,
-        k: message.k,
-      });
+      // Encrypted before the run (`prepare`): the client only hands it to the socket.
+      await mls.call({ op: 'sendPrepared', index: device.spec.index, k: message.k });
     } else {
       message.emitAt = message.startAt;
       message.payloadChars = opaque.length;
@@ -374,6 +406,8 @@ serveParent<ChatWorkerCommand>(async (command) => {
       return sync(command);
     case 'probe':
       return probe(command);
+    case 'prepare':
+      return prepare(command);
     case 'baseline':
       return baseline(command);
     case 'run':

@@ -7,6 +7,7 @@ import {
   type ChatCounts,
   type ChatDeviceSpec,
   type ChatPhase,
+  type ChatPrepareResult,
   type ChatSent,
   type ChatSetupResult,
   type ChatSyncResult,
@@ -39,6 +40,13 @@ import { cpuSeconds } from '../lib/system.ts';
  * message as the web app does, send → decrypted, with every text checked. First, in the
  * same run, the same sockets and schedule against a plain socket.io relay of opaque
  * payloads of the same size (no database, no MLS): the baseline.
+ *
+ * The senders encrypt every message of the run ahead, before the baseline
+ * (`ChatClient.prepare`, timed per message and reported as the encryption cost), and only
+ * send them in the timed phase (`ChatClient.sendPrepared`): in production each sender is
+ * its own phone with its own CPU, while here the devices' cryptography would compete with
+ * the server for the same cores and hold the send rate back. No commit may come in
+ * between (checked before and after): a refused message (CHAT_EPOCH_STALE) is a failure.
  *
  * Decrypting every message on all devices would take ≈ 2 ms × rate × (group − 1) of CPU
  * (≈ 20 cores for 200/s in 50) on a 2-core box shared with the server, hence the sample.
@@ -93,7 +101,8 @@ interface PhaseStats {
   /** Due (pressed send) → socket arrival: adds encryption and the device's own queue. */
   fromDue: number[];
   ack: number[];
-  encrypt: number[];
+  /** Taken up by the device → handed to its socket (the messages are encrypted ahead). */
+  handoff: number[];
   /** Schedule loop late (the generator's own lag). */
   lag: number[];
   /** Waiting for the device's previous message to be acknowledged. */
@@ -294,6 +303,62 @@ async function runPhase(
   return { phase, startAt, sent, collected, drainMs, generatorCores };
 }
 
+/** The conversation's MLS epoch as the server has it. */
+async function serverEpoch(url: string, token: string, conversationId: string): Promise<number> {
+  const res = await fetch(`${url}/api/chat/conversations`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!res.ok) throw new Error(`listing conversations: ${res.status} ${await res.text()}`);
+  const conversation = ((await res.json()) as ChatConversation[]).find(
+    (c) => c.id === conversationId,
+  );
+  if (conversation?.epoch == null) throw new Error('the conversation has no group epoch');
+  return conversation.epoch;
+}
+
+/**
+ * Every sending device encrypts all its messages of the run (warm-up included) with its
+ * real ChatClient, at the group's current epoch. Throws when a message could not be
+ * prepared or the epoch was not the server's.
+ */
+async function prepareMessages(
+  system: SystemUnderTest,
+  pool: Pool,
+  conversationId: string,
+  senders: number[],
+  options: ChatOptions,
+  epoch: number,
+  log: Log,
+) {
+  const total = Math.round((options.warmupS + options.seconds) * options.rate);
+  const started = nowMs();
+  const parts = await withProgress(
+    pool,
+    'senders encrypting the run ahead',
+    total,
+    log,
+    system.alive(
+      pool.all<ChatPrepareResult>(() => ({ cmd: 'prepare', conversationId, total, senders })),
+    ),
+  );
+  const errors = parts.flatMap((p) => p.errors);
+  const encryptMs = parts.flatMap((p) => p.encryptMs);
+  if (errors.length > 0 || encryptMs.length !== total) {
+    throw new Error(
+      `${encryptMs.length} of ${total} messages prepared: ${errors.slice(0, 5).join('; ')}`,
+    );
+  }
+  const epochs = [...new Set(parts.flatMap((p) => p.epochs))];
+  if (epochs.length !== 1 || epochs[0] !== epoch) {
+    throw new Error(`messages prepared at epochs ${epochs.join(', ')}, the group is at ${epoch}`);
+  }
+  return {
+    encryptMs,
+    payloadChars: Math.max(...parts.map((p) => p.payloadChars)),
+    seconds: (nowMs() - started) / 1000,
+  };
+}
+
 function tally(record: Record<string, number>, key: string, n = 1): void {
   record[key] = (record[key] ?? 0) + n;
 }
@@ -324,7 +389,7 @@ function analyse(data: PhaseData, options: ChatOptions): PhaseStats {
   const bySeq = new Map<number, ChatSent>();
   const failures: Record<string, number> = {};
   const ack: number[] = [];
-  const encrypt: number[] = [];
+  const handoff: number[] = [];
   const lag: number[] = [];
   const deviceWait: number[] = [];
   let acksInWindow = 0;
@@ -344,7 +409,7 @@ function analyse(data: PhaseData, options: ChatOptions): PhaseStats {
     measuredEmits.push(s.emitAt);
     measuredQueued.push(s.queuedAt);
     ack.push(s.ackAt - s.emitAt);
-    encrypt.push(s.emitAt - s.startAt);
+    handoff.push(s.emitAt - s.startAt);
     lag.push(s.queuedAt - s.dueAt);
     deviceWait.push(s.startAt - s.queuedAt);
   }
@@ -423,7 +488,7 @@ function analyse(data: PhaseData, options: ChatOptions): PhaseStats {
     latencySecond,
     fromDue,
     ack,
-    encrypt,
+    handoff,
     lag,
     deviceWait,
     generatorRate: rateOf(measuredQueued),
@@ -511,8 +576,27 @@ export async function chat(options: ChatOptions, log: Log): Promise<Record<strin
         })),
       )
     ).flat();
-    const payloadChars = Math.max(...probes);
-    log(`${probes.length} probe messages sent; ciphertext ${payloadChars} base64 characters`);
+    log(
+      `${probes.length} probe messages sent; ciphertext ${Math.max(...probes)} base64 characters`,
+    );
+
+    // ---- the senders encrypt the whole run ahead; the epoch must hold until it is sent
+    const creatorToken = fleet[0]!.accessToken;
+    const epoch = await serverEpoch(url, creatorToken, group.conversationId);
+    const prepared = await prepareMessages(
+      system,
+      pool,
+      group.conversationId,
+      senders,
+      options,
+      epoch,
+      log,
+    );
+    const payloadChars = Math.max(prepared.payloadChars, ...probes);
+    const encrypt = ms(prepared.encryptMs);
+    log(
+      `${prepared.encryptMs.length} messages encrypted ahead at epoch ${epoch} in ${round(prepared.seconds, 1)} s: p50 ${encrypt.p50} · p99 ${encrypt.p99} ms per message`,
+    );
 
     // ---- baseline first, on a quiet machine: the same sockets and schedule, plain relay
     relay = await forkListening(new URL('../chat/relay.ts', import.meta.url));
@@ -542,6 +626,10 @@ export async function chat(options: ChatOptions, log: Log): Promise<Record<strin
     log(`trupp: ${options.rate} messages/s in a group of ${options.group}`);
     sql = await mysql.createConnection({ uri: system.databaseUrl });
     const innodbBefore = await innodbCounters(sql);
+    const epochBeforeRun = await serverEpoch(url, creatorToken, group.conversationId);
+    if (epochBeforeRun !== epoch) {
+      throw new Error(`the group moved from epoch ${epoch} to ${epochBeforeRun} before the run`);
+    }
     const sampler = new ProcessSampler(system.pid);
     sampler.start();
     const truppData = await runPhase(
@@ -556,6 +644,7 @@ export async function chat(options: ChatOptions, log: Log): Promise<Record<strin
     );
     const server = sampler.stop();
     const innodbAfter = await innodbCounters(sql);
+    const epochAfterRun = await serverEpoch(url, creatorToken, group.conversationId);
     const trupp = analyse(truppData, options);
     const lat = ms(trupp.latency);
     const dec = ms(trupp.decrypt.latency);
@@ -581,20 +670,21 @@ export async function chat(options: ChatOptions, log: Log): Promise<Record<strin
     };
     const scheduleKeptUp = trupp.generatorRate >= KEPT_UP_SHARE * options.rate;
     const wireKeptUp = trupp.sendRate >= KEPT_UP_SHARE * options.rate;
-    const encrypt = ms(trupp.encrypt);
+    const handoff = ms(trupp.handoff);
     const ack = ms(trupp.ack);
     // A device has one message in flight (its ChatClient serializes sends), so when fewer
-    // go out than are due, its cycle — encrypting, then waiting for the acknowledgement —
-    // was too long; the larger part is what held the rate back.
+    // go out than are due, its cycle — handing the prepared message to the socket, then
+    // waiting for the acknowledgement — was too long; the larger part held the rate back.
     const limitedBy = !scheduleKeptUp
       ? 'generator schedule'
       : wireKeptUp
         ? 'none'
-        : encrypt.p50 > ack.p50
-          ? 'encryption on the devices'
+        : handoff.p50 > ack.p50
+          ? 'hand-off on the devices'
           : 'server acknowledgements';
     const generatorKeptUp =
-      limitedBy !== 'generator schedule' && limitedBy !== 'encryption on the devices';
+      limitedBy !== 'generator schedule' && limitedBy !== 'hand-off on the devices';
+    const epochStale = trupp.failures['CHAT_EPOCH_STALE'] ?? 0;
     const baseKeptUp = base.sendRate >= KEPT_UP_SHARE * options.rate;
     const lost =
       trupp.missing +
@@ -610,7 +700,12 @@ export async function chat(options: ChatOptions, log: Log): Promise<Record<strin
       );
     } else if (!wireKeptUp) {
       notes.push(
-        `Only ${round(trupp.sendRate)} of ${options.rate} messages/s went out, limited by ${limitedBy}: each device sends one message at a time (as its ChatClient does), one due every ${round((1000 * senders.length) / options.rate)} ms, and took ${encrypt.p50} ms to encrypt (p99 ${encrypt.p99}; the load generator's part, device processes at ${truppData.generatorCores.join(' / ')} cores) plus ${ack.p50} ms for the server's acknowledgement (p99 ${ack.p99}), so messages queued on the devices (wait p99 ${ms(trupp.deviceWait).p99} ms).`,
+        `Only ${round(trupp.sendRate)} of ${options.rate} messages/s went out, limited by ${limitedBy}: each device sends one message at a time (as its ChatClient does), one due every ${round((1000 * senders.length) / options.rate)} ms, and took ${handoff.p50} ms to hand its prepared message to the socket (p99 ${handoff.p99}; the load generator's part, device processes at ${truppData.generatorCores.join(' / ')} cores) plus ${ack.p50} ms for the server's acknowledgement (p99 ${ack.p99}), so messages queued on the devices (wait p99 ${ms(trupp.deviceWait).p99} ms).`,
+      );
+    }
+    if (epochStale > 0 || epochAfterRun !== epoch) {
+      notes.push(
+        `The group's epoch moved during the run (${epoch} → ${epochAfterRun}): ${epochStale} messages encrypted ahead were refused as stale (CHAT_EPOCH_STALE), counted as failed.`,
       );
     }
     if (!baseKeptUp) {
@@ -635,6 +730,7 @@ export async function chat(options: ChatOptions, log: Log): Promise<Record<strin
         procs: options.procs,
         device_processes: specs.length,
         text_chars: TEXT_CHARS,
+        encrypted_ahead: true,
         payload_chars: payloadChars,
         url: options.url,
         cores: cpus().length,
@@ -651,6 +747,10 @@ export async function chat(options: ChatOptions, log: Log): Promise<Record<strin
         acknowledged: trupp.acked,
         failed: trupp.failed,
         failures: trupp.failures,
+        /** Prepared at the group's epoch but refused as stale: a commit came in between. */
+        epoch_stale: epochStale,
+        epoch_prepared: epoch,
+        epoch_after_run: epochAfterRun,
         stored_in_database: storedInDatabase,
       },
       p50_ms: lat.p50,
@@ -673,8 +773,20 @@ export async function chat(options: ChatOptions, log: Log): Promise<Record<strin
         arrival_p50_ms: ms(trupp.decrypt.arrival).p50,
         arrival_p99_ms: ms(trupp.decrypt.arrival).p99,
       },
+      /** Per message, `ChatClient.prepare()` (encrypt and save state) before the baseline. */
       encrypt_p50_ms: encrypt.p50,
       encrypt_p99_ms: encrypt.p99,
+      encrypt: {
+        measured: 'ahead of the run, per message, senders in parallel by process',
+        messages: prepared.encryptMs.length,
+        p50_ms: encrypt.p50,
+        p95_ms: encrypt.p95,
+        p99_ms: encrypt.p99,
+        max_ms: encrypt.max,
+        seconds: round(prepared.seconds, 1),
+      },
+      handoff_p50_ms: handoff.p50,
+      handoff_p99_ms: handoff.p99,
       ack_p50_ms: ack.p50,
       ack_p99_ms: ack.p99,
       send_rate_achieved: round(trupp.sendRate, 1),
@@ -710,6 +822,7 @@ export async function chat(options: ChatOptions, log: Log): Promise<Record<strin
         create_and_add_commit_ms: group.createCommitMs,
         join_ms_p50: group.joinP50Ms,
         join_ms_max: group.joinMaxMs,
+        prepare_s: round(prepared.seconds, 1),
         drain_ms: round(truppData.drainMs),
       },
       per_second: {
@@ -759,6 +872,16 @@ export async function chat(options: ChatOptions, log: Log): Promise<Record<strin
           ],
           'ms after chat.send',
           'deliveries',
+        ),
+      },
+      {
+        title:
+          'Encryption per message, ahead of the run (ChatClient.prepare: encrypt and save state)',
+        svg: histogramSvg(
+          [{ name: 'encrypt and save', color: '#1a7f37', values: prepared.encryptMs }],
+          'ms per message',
+          40,
+          'messages',
         ),
       },
       {
