@@ -165,6 +165,12 @@ export const routes: RouteRecordRaw[] = [
         component: () => import('./views/audit/AuditConnectionsView.vue'),
         meta: { permission: 'connections.read' },
       },
+      {
+        path: 'chat-metadata',
+        name: 'chat-metadata',
+        component: () => import('./views/audit/AuditChatMetadataView.vue'),
+        meta: { permission: 'chat.metadata' },
+      },
     ],
   },
   { path: '/:pathMatch(.*)*', redirect: '/' },

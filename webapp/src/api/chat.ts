@@ -8,6 +8,8 @@ import {
   CHAT_CLIENT_EVENTS,
   type ChatConversation,
   type ChatConversationCreate,
+  type ChatConversationKind,
+  type ChatMessageKind,
   type ChatReceipt,
   type ChatSend,
   type ChatSendResult,
@@ -77,6 +79,56 @@ export function uploadBlob(
 export async function downloadBlob(blobId: string): Promise<Uint8Array> {
   const { blob } = await requestFile(`/api/chat/blobs/${id(blobId)}`, blobId);
   return new Uint8Array(await blob.arrayBuffer());
+}
+
+/** What the server knows of a conversation (auditors and admins); never content. */
+export interface ChatMetadataConversation {
+  id: string;
+  kind: ChatConversationKind;
+  memberUserIds: string[];
+  /** Display names of the members, by user id. */
+  memberNames: Record<string, string>;
+  /** Devices in the MLS group, i.e. the devices that can decrypt it. */
+  devices: number;
+  /** Application messages only; commits are group bookkeeping, not messages. */
+  messages: number;
+  /** Ciphertext bytes of those messages. */
+  bytes: number;
+  lastMessageAt: string | null;
+  createdAt: string;
+}
+
+/** One stored message as the server sees it: who sent it from where, when, how big. */
+export interface ChatMetadataMessage {
+  seq: number;
+  kind: ChatMessageKind;
+  senderUserId: string;
+  senderDisplayName: string;
+  senderDeviceId: string;
+  /** Ciphertext bytes. */
+  size: number;
+  createdAt: string;
+}
+
+/** Every conversation of the tenant with counts; the server audits the read. */
+export function listMetadataConversations(): Promise<ChatMetadataConversation[]> {
+  return request<ChatMetadataConversation[]>('GET', '/api/chat/metadata/conversations');
+}
+
+/**
+ * Message metadata after `after` (a seq), oldest first, at most `limit` (the server caps
+ * it at `CHAT_LIMITS.pageSize`); the server audits each read.
+ */
+export function listMetadataMessages(
+  conversationId: string,
+  after: number,
+  limit: number,
+): Promise<ChatMetadataMessage[]> {
+  return request<ChatMetadataMessage[]>(
+    'GET',
+    `/api/chat/metadata/conversations/${id(conversationId)}/messages`,
+    { query: { after, limit } },
+  );
 }
 
 /** The engine's HTTP calls through the app's authenticated client (errors carry `code`). */

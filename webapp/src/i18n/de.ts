@@ -55,6 +55,7 @@ export const de: Messages = {
       tenants: 'Organisationen',
       audit: 'Protokoll',
       connections: 'Verbindungen',
+      'chat-metadata': 'Chat-Metadaten',
     },
     notFound: 'Diese Seite gibt es nicht.',
   },
@@ -397,6 +398,33 @@ export const de: Messages = {
     open: 'noch verbunden',
     address: 'Adresse',
     empty: 'Keine passenden Verbindungen.',
+  },
+  chatMetadata: {
+    title: 'Chat-Metadaten',
+    e2eNote:
+      'Chats sind Ende-zu-Ende-verschlüsselt. Der Server speichert nur, was er für die Zustellung braucht – Mitglieder, Geräte, Zeiten und Größen – und kann Nachrichten, Dateinamen und Bildunterschriften nicht lesen. Deshalb kann hier kein Inhalt angezeigt werden. Jeder Aufruf dieser Seite wird im Protokoll festgehalten.',
+    conversations: 'Unterhaltungen',
+    kind: 'Art',
+    members: 'Mitglieder',
+    devices: 'Geräte',
+    messages: 'Nachrichten',
+    bytes: 'Bytes',
+    lastActivity: 'Letzte Nachricht',
+    show: 'Nachrichten zeigen',
+    empty: 'Es gibt noch keine Unterhaltungen.',
+    csv: 'Als CSV exportieren',
+    messagesOf: 'Nachrichten ({kind})',
+    noContent:
+      'Zeit, Absender, sendendes Gerät, Art und verschlüsselte Größe jeder Nachricht. Der Inhalt wird auf den Geräten verschlüsselt und ist für den Server nicht lesbar.',
+    time: 'Zeit',
+    sender: 'Absender',
+    device: 'Geräte-ID',
+    size: 'Bytes',
+    noMessages: 'Für diese Unterhaltung sind keine Nachrichten gespeichert.',
+    messageKind: {
+      application: 'Nachricht',
+      commit: 'Gruppenänderung (Mitglieder oder Schlüssel)',
+    },
   },
   link: {
     loading: 'Prüfe den Link…',
@@ -960,6 +988,22 @@ export const de: Messages = {
       forgotWarning:
         'Ohne die PIN lassen sich die Chatdaten auf diesem Gerät nicht öffnen. Beim Löschen gehen alle Chatnachrichten, Fotos und Schlüssel auf diesem Gerät verloren; sie lassen sich nicht wiederherstellen. Danach legst du eine neue PIN fest und erhältst wieder neue Nachrichten – ältere bleiben auf diesem Gerät unlesbar. Dein Konto und andere Geräte sind nicht betroffen.',
       eraseConfirm: 'Chatdaten löschen',
+      passkeyUnlock: 'Mit Passkey / Fingerabdruck entsperren',
+      orPin: 'oder gib deine PIN ein',
+      passkey: {
+        title: 'Chat mit Passkey entsperren',
+        hint: 'Öffne den Chat auf diesem Gerät mit Fingerabdruck, Gesicht oder Bildschirmsperre, statt die PIN einzutippen. Die PIN funktioniert weiterhin.',
+        on: 'An – dieses Gerät entsperrt den Chat mit einem Passkey.',
+        off: 'Aus – der Chat öffnet sich nur mit der PIN.',
+        noPin: 'Öffne zuerst den Chat und lege eine Chat-PIN fest.',
+        unsupported: 'Dieser Browser kann keine Passkeys nutzen. Der Chat öffnet sich mit der PIN.',
+        setUp: 'Einrichten',
+        pin: 'Deine Chat-PIN',
+        confirm: 'Weiter mit Passkey',
+        waiting: 'Warte auf den Passkey…',
+        remove: 'Ausschalten',
+        added: 'Entsperren mit Passkey ist an. Entsperre den Chat beim nächsten Mal mit dem Passkey.',
+      },
       error: {
         CHAT_LOCKED: 'Der Chat ist gesperrt. Gib deine PIN ein.',
         CHAT_LOCK_NO_PIN: 'Auf diesem Gerät ist noch keine Chat-PIN festgelegt. Lege eine fest.',
@@ -972,6 +1016,12 @@ export const de: Messages = {
           'Die Chatdaten auf diesem Gerät sind beschädigt und nicht lesbar. Lösche die Chatdaten auf diesem Gerät, um fortzufahren.',
         CHAT_LOCK_FAILED:
           'Der Chat-Speicher dieses Browsers ist nicht verfügbar (privates Fenster oder Speicher voll). Nutze ein normales Fenster und gib Speicherplatz frei.',
+        CHAT_LOCK_NO_PASSKEY:
+          'Entsperren mit Passkey ist auf diesem Gerät nicht eingerichtet. Gib deine PIN ein.',
+        CHAT_LOCK_PASSKEY_UNSUPPORTED:
+          'Dieser Passkey kann den Chat nicht entsperren: Dein Gerät unterstützt das nicht. Nutze weiter deine PIN.',
+        CHAT_LOCK_PASSKEY_FAILED:
+          'Der Passkey hat den Chat nicht entsperrt (abgebrochen oder nicht verfügbar). Versuche es erneut oder gib deine PIN ein.',
       },
     },
   },

@@ -52,6 +52,7 @@ export const en = {
       tenants: 'Organisations',
       audit: 'Audit log',
       connections: 'Connections',
+      'chat-metadata': 'Chat metadata',
     },
     notFound: 'This page does not exist.',
   },
@@ -389,6 +390,33 @@ export const en = {
     open: 'still connected',
     address: 'Address',
     empty: 'No connections match.',
+  },
+  chatMetadata: {
+    title: 'Chat metadata',
+    e2eNote:
+      'Chats are end-to-end encrypted. The server stores only what it needs to deliver them — members, devices, times and sizes — and cannot read messages, file names or captions, so no content can be shown here. Every view of this page is recorded in the audit log.',
+    conversations: 'Conversations',
+    kind: 'Kind',
+    members: 'Members',
+    devices: 'Devices',
+    messages: 'Messages',
+    bytes: 'Bytes',
+    lastActivity: 'Last message',
+    show: 'Show messages',
+    empty: 'There are no conversations yet.',
+    csv: 'Export CSV',
+    messagesOf: 'Messages ({kind})',
+    noContent:
+      'Time, sender, sending device, kind and encrypted size of each message. The content is encrypted on the devices and unreadable to the server.',
+    time: 'Time',
+    sender: 'Sender',
+    device: 'Device id',
+    size: 'Bytes',
+    noMessages: 'No messages are stored for this conversation.',
+    messageKind: {
+      application: 'Message',
+      commit: 'Group change (members or keys)',
+    },
   },
   link: {
     loading: 'Checking the link…',
@@ -939,6 +967,22 @@ export const en = {
       forgotWarning:
         'Without the PIN the chat data on this device cannot be opened. Erasing deletes all chat messages, photos and encryption keys on this device; they cannot be recovered. You then choose a new PIN and receive new messages again — older messages stay unreadable on this device. Your account and other devices are not affected.',
       eraseConfirm: 'Erase chat data',
+      passkeyUnlock: 'Unlock with passkey / fingerprint',
+      orPin: 'or enter your PIN',
+      passkey: {
+        title: 'Unlock the chat with a passkey',
+        hint: 'Open the chat on this device with your fingerprint, face or screen lock instead of typing the PIN. The PIN keeps working.',
+        on: 'On — this device unlocks the chat with a passkey.',
+        off: 'Off — the chat opens with the PIN only.',
+        noPin: 'Open the chat and choose a chat PIN first.',
+        unsupported: 'This browser cannot use passkeys. The chat opens with the PIN.',
+        setUp: 'Set up',
+        pin: 'Your chat PIN',
+        confirm: 'Continue with passkey',
+        waiting: 'Waiting for the passkey…',
+        remove: 'Switch off',
+        added: 'Passkey unlock is on. Next time, unlock the chat with the passkey.',
+      },
       error: {
         CHAT_LOCKED: 'The chat is locked. Enter your PIN.',
         CHAT_LOCK_NO_PIN: 'No chat PIN is set on this device yet. Choose one.',
@@ -950,6 +994,11 @@ export const en = {
           'The chat data on this device is damaged and cannot be read. Erase the chat data on this device to continue.',
         CHAT_LOCK_FAILED:
           'The chat storage of this browser is not available (a private window, or storage is full). Use a normal window and free some space.',
+        CHAT_LOCK_NO_PASSKEY: 'Passkey unlock is not set up on this device. Enter your PIN.',
+        CHAT_LOCK_PASSKEY_UNSUPPORTED:
+          'This passkey cannot unlock the chat: your device does not support it. Keep using your PIN.',
+        CHAT_LOCK_PASSKEY_FAILED:
+          'The passkey did not unlock the chat (cancelled or not available). Try again or enter your PIN.',
       },
     },
   },

@@ -531,6 +531,12 @@ describe('the edge', () => {
       .json<Array<{ id: string; memberUserIds: string[] }>>()
       .find((c) => c.id === conv.id);
     expect(row!.memberUserIds.sort()).toEqual([lead.id, member.id].sort());
+    // Names come along: auditors cannot read the member directory.
+    expect(
+      meta
+        .json<Array<{ id: string; memberNames: Record<string, string> }>>()
+        .find((c) => c.id === conv.id)!.memberNames[lead.id],
+    ).toBe('Paula');
     expect(JSON.stringify(meta.json())).not.toContain('payload');
     expect((await auditorApi('GET', '/api/chat/conversations')).statusCode).toBe(403);
     expect((await memberDevice.api('GET', '/api/chat/metadata/conversations')).statusCode).toBe(

@@ -2,7 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { and, asc, count, eq, gt, inArray, max, sum } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { CHAT_CLIENT_EVENTS, CHAT_LIMITS, roleHas } from '@trupp/shared';
-import { chatConversations, chatGroupDevices, chatMembers, chatMessages } from '../../db/schema.ts';
+import {
+  chatConversations,
+  chatGroupDevices,
+  chatMembers,
+  chatMessages,
+  users,
+} from '../../db/schema.ts';
 import { appError } from '../../errors.ts';
 import { caller } from '../../plugins/access.ts';
 import type { AuthContext } from '../auth/access-token.ts';
@@ -478,8 +484,13 @@ const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const ids = rows.map((r) => r.id);
       if (ids.length === 0) return [];
       const members = await app.db
-        .select({ conversationId: chatMembers.conversationId, userId: chatMembers.userId })
+        .select({
+          conversationId: chatMembers.conversationId,
+          userId: chatMembers.userId,
+          displayName: users.displayName,
+        })
         .from(chatMembers)
+        .innerJoin(users, eq(users.id, chatMembers.userId))
         .where(inArray(chatMembers.conversationId, ids));
       const groupDevices = await app.db
         .select({ conversationId: chatGroupDevices.conversationId, n: count() })
@@ -507,6 +518,9 @@ const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
           id: r.id,
           kind: r.kind,
           memberUserIds: members.filter((m) => m.conversationId === r.id).map((m) => m.userId),
+          memberNames: Object.fromEntries(
+            members.filter((m) => m.conversationId === r.id).map((m) => [m.userId, m.displayName]),
+          ),
           devices: groupDevices.find((d) => d.conversationId === r.id)?.n ?? 0,
           messages: s?.n ?? 0,
           bytes: s?.bytes ?? 0,
@@ -545,11 +559,13 @@ const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
           seq: chatMessages.seq,
           kind: chatMessages.kind,
           senderUserId: chatMessages.senderUserId,
+          senderDisplayName: users.displayName,
           senderDeviceId: chatMessages.senderDeviceId,
           size: chatMessages.size,
           createdAt: chatMessages.createdAt,
         })
         .from(chatMessages)
+        .innerJoin(users, eq(users.id, chatMessages.senderUserId))
         .where(
           and(
             eq(chatMessages.conversationId, conversation.id),

@@ -181,6 +181,8 @@ export const MetadataConversation = Type.Object({
   id: Type.String(),
   kind: Type.Enum([...CHAT_CONVERSATION_KINDS]),
   memberUserIds: Type.Array(Type.String()),
+  /** Display names of the members (auditors cannot read the directory). */
+  memberNames: Type.Record(Type.String(), Type.String()),
   devices: Type.Integer(),
   messages: Type.Integer(),
   bytes: Type.Integer(),
@@ -192,6 +194,7 @@ export const MetadataMessage = Type.Object({
   seq: Type.Integer(),
   kind: Type.Enum(['application', 'commit']),
   senderUserId: Type.String(),
+  senderDisplayName: Type.String(),
   senderDeviceId: Type.String(),
   size: Type.Integer(),
   createdAt: Iso,
