@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppLock, backoffMs, ChatLockError, type AppLockOptions } from './app-lock.ts';
+import type { PrfCredentials } from './passkey-prf.ts';
 import { MemoryKv } from './secure-store.ts';
 
 /**
@@ -233,5 +234,245 @@ describe('auto-lock', () => {
     await lock.unlock(PIN);
     expect(lock.isUnlocked).toBe(true);
     lock.lock();
+  });
+});
+
+/**
+ * A pretend authenticator: each credential has a secret, and its PRF is HMAC-SHA256 over
+ * the salt, as in CTAP's hmac-secret. `lie` makes it answer with another credential's
+ * secret, `prf: false` makes it one without PRF.
+ */
+function authenticator(options: { prf?: boolean; atCreate?: boolean } = {}) {
+  const secrets = new Map<string, Uint8Array>();
+  const state = { lie: false, cancel: false, created: 0, evaluated: 0, forgotten: [] as string[] };
+  const name = (id: Uint8Array) => id.join('.');
+  async function prf(secret: Uint8Array, salt: Uint8Array): Promise<Uint8Array> {
+    const key = await crypto.subtle.importKey(
+      'raw',
+      new Uint8Array(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    );
+    return new Uint8Array(await crypto.subtle.sign('HMAC', key, new Uint8Array(salt)));
+  }
+  const credentials: PrfCredentials = {
+    available: () => true,
+    async create(salt) {
+      if (state.cancel) throw new DOMException('cancelled', 'NotAllowedError');
+      state.created++;
+      const id = crypto.getRandomValues(new Uint8Array(16));
+      const secret = crypto.getRandomValues(new Uint8Array(32));
+      secrets.set(name(id), secret);
+      const supported = options.prf ?? true;
+      return {
+        id,
+        enabled: supported,
+        first: supported && options.atCreate ? await prf(secret, salt) : null,
+      };
+    },
+    async evaluate(id, salt) {
+      if (state.cancel) throw new DOMException('cancelled', 'NotAllowedError');
+      state.evaluated++;
+      const secret = secrets.get(name(id));
+      if (!secret) throw new DOMException('no such credential', 'NotAllowedError');
+      if (!(options.prf ?? true)) return null;
+      return prf(state.lie ? crypto.getRandomValues(new Uint8Array(32)) : secret, salt);
+    },
+    forget(id) {
+      state.forgotten.push(name(id));
+      secrets.delete(name(id));
+    },
+  };
+  return { credentials, state, secrets };
+}
+
+function passkeyRecord(kv: MemoryKv) {
+  const stored = kv.data.get('lock:passkey');
+  return stored && (JSON.parse(new TextDecoder().decode(stored)) as Record<string, unknown>);
+}
+
+describe('passkey unlock', () => {
+  it('wraps the same data key a second time; the passkey alone opens the data', async () => {
+    const device = authenticator();
+    const { kv, lock } = setup({ passkeys: device.credentials });
+    await lock.setPin(PIN);
+    await lock.store.put('message/1', text('Einsatz Lindenweg'));
+    const pinCopy = kv.data.get('lock:key');
+
+    await lock.enablePasskey(PIN);
+    expect(await lock.hasPasskey()).toBe(true);
+    // The PIN-wrapped copy stays as it was; the second copy sits beside it.
+    expect(kv.data.get('lock:key')).toEqual(pinCopy);
+    const record = passkeyRecord(kv)!;
+    expect(Object.keys(record).sort()).toEqual(
+      ['credentialId', 'iv', 'prfSalt', 'version', 'wrapped'].sort(),
+    );
+    expect(atob(record.prfSalt as string)).toHaveLength(32);
+    expect(device.state).toMatchObject({ created: 1, evaluated: 1 });
+
+    lock.lock();
+    await expect(lock.store.get('message/1')).rejects.toMatchObject({ code: 'CHAT_LOCKED' });
+    await lock.unlockWithPasskey();
+    expect(lock.isUnlocked).toBe(true);
+    expect(read(await lock.store.get('message/1'))).toBe('Einsatz Lindenweg');
+  });
+
+  it('uses the PRF output given at creation without asking the authenticator again', async () => {
+    const device = authenticator({ atCreate: true });
+    const { lock } = setup({ passkeys: device.credentials });
+    await lock.setPin(PIN);
+    await lock.enablePasskey(PIN);
+    expect(device.state).toMatchObject({ created: 1, evaluated: 0 });
+    lock.lock();
+    await lock.unlockWithPasskey();
+    expect(lock.isUnlocked).toBe(true);
+  });
+
+  it('keeps the PIN working, also after the PIN changes', async () => {
+    const { lock } = setup({ passkeys: authenticator().credentials });
+    await lock.setPin(PIN);
+    await lock.store.put('k', text('v'));
+    await lock.enablePasskey(PIN);
+
+    lock.lock();
+    await lock.unlock(PIN);
+    expect(read(await lock.store.get('k'))).toBe('v');
+
+    await lock.changePin(PIN, '98765432');
+    lock.lock();
+    await lock.unlockWithPasskey();
+    expect(read(await lock.store.get('k'))).toBe('v');
+    lock.lock();
+    await lock.unlock('98765432');
+    expect(lock.isUnlocked).toBe(true);
+  });
+
+  it('does not open with a wrong PRF output, and that does not count against the PIN', async () => {
+    const device = authenticator();
+    const { lock } = setup({ passkeys: device.credentials });
+    await lock.setPin(PIN);
+    await lock.enablePasskey(PIN);
+    lock.lock();
+
+    device.state.lie = true;
+    for (let i = 0; i < 6; i++) {
+      expect(await codeOf(lock.unlockWithPasskey())).toBe('CHAT_LOCK_PASSKEY_FAILED');
+    }
+    expect(lock.isUnlocked).toBe(false);
+    expect(await lock.waitUntil()).toBeNull();
+    await lock.unlock(PIN);
+    expect(lock.isUnlocked).toBe(true);
+  });
+
+  it('does not open when the copy is paired with another credential', async () => {
+    const device = authenticator();
+    const { kv, lock } = setup({ passkeys: device.credentials });
+    await lock.setPin(PIN);
+    await lock.enablePasskey(PIN);
+    const record = passkeyRecord(kv)!;
+    // Another credential id with the very same PRF secret: only the binding can tell.
+    const realId = Uint8Array.from(atob(record.credentialId as string), (c) => c.charCodeAt(0));
+    const otherId = new Uint8Array(16).fill(7);
+    device.secrets.set(otherId.join('.'), device.secrets.get(realId.join('.'))!);
+    const credentialId = btoa(String.fromCharCode(...otherId));
+    await kv.put('lock:passkey', text(JSON.stringify({ ...record, credentialId })));
+    lock.lock();
+    expect(await codeOf(lock.unlockWithPasskey())).toBe('CHAT_LOCK_PASSKEY_FAILED');
+  });
+
+  it('forgets the earlier credential when a new one replaces it', async () => {
+    const device = authenticator();
+    const { kv, lock } = setup({ passkeys: device.credentials });
+    await lock.setPin(PIN);
+    await lock.enablePasskey(PIN);
+    const first = passkeyRecord(kv)!.credentialId;
+    await lock.enablePasskey(PIN);
+    expect(passkeyRecord(kv)!.credentialId).not.toBe(first);
+    expect(device.state.forgotten).toHaveLength(1);
+    lock.lock();
+    await lock.unlockWithPasskey();
+    expect(lock.isUnlocked).toBe(true);
+  });
+
+  it('says so and keeps the PIN only when the authenticator has no PRF', async () => {
+    const device = authenticator({ prf: false });
+    const { kv, lock } = setup({ passkeys: device.credentials });
+    await lock.setPin(PIN);
+    expect(await codeOf(lock.enablePasskey(PIN))).toBe('CHAT_LOCK_PASSKEY_UNSUPPORTED');
+    expect(await lock.hasPasskey()).toBe(false);
+    expect(kv.data.has('lock:passkey')).toBe(false);
+    // The useless credential is not left behind in the password manager.
+    expect(device.state.forgotten).toHaveLength(1);
+    lock.lock();
+    expect(await codeOf(lock.unlockWithPasskey())).toBe('CHAT_LOCK_NO_PASSKEY');
+    await lock.unlock(PIN);
+    expect(lock.isUnlocked).toBe(true);
+  });
+
+  it('asks for the right PIN before any passkey dialog, counting a wrong one', async () => {
+    const device = authenticator();
+    const { lock } = setup({ passkeys: device.credentials });
+    await lock.setPin(PIN);
+    const wrong = await failure(lock.enablePasskey('000000'));
+    expect(wrong.code).toBe('CHAT_LOCK_WRONG_PIN');
+    expect(wrong.details.attemptsLeft).toBe(4);
+    expect(device.state.created).toBe(0);
+    expect(await lock.hasPasskey()).toBe(false);
+  });
+
+  it('reports a cancelled dialog and stays locked', async () => {
+    const device = authenticator();
+    const { lock } = setup({ passkeys: device.credentials });
+    await lock.setPin(PIN);
+    device.state.cancel = true;
+    expect(await codeOf(lock.enablePasskey(PIN))).toBe('CHAT_LOCK_PASSKEY_FAILED');
+    expect(await lock.hasPasskey()).toBe(false);
+    device.state.cancel = false;
+    await lock.enablePasskey(PIN);
+    lock.lock();
+    device.state.cancel = true;
+    expect(await codeOf(lock.unlockWithPasskey())).toBe('CHAT_LOCK_PASSKEY_FAILED');
+    expect(lock.isUnlocked).toBe(false);
+  });
+
+  it('clears a running PIN wait once the passkey unlocks', async () => {
+    let now = 1_000_000;
+    const { lock } = setup({ passkeys: authenticator().credentials, now: () => now });
+    await lock.setPin(PIN);
+    await lock.enablePasskey(PIN);
+    lock.lock();
+    for (let i = 0; i < 5; i++) await codeOf(lock.unlock('000000'));
+    expect(await lock.waitUntil()).toBe(now + 30_000);
+    await lock.unlockWithPasskey();
+    expect(await lock.waitUntil()).toBeNull();
+    lock.lock();
+    now += 1;
+    await lock.unlock(PIN);
+    expect(lock.isUnlocked).toBe(true);
+  });
+
+  it('removing it deletes only the passkey copy; erasing deletes everything', async () => {
+    const device = authenticator();
+    const { kv, lock } = setup({ passkeys: device.credentials });
+    await lock.setPin(PIN);
+    await lock.store.put('k', text('v'));
+    await lock.enablePasskey(PIN);
+
+    await lock.disablePasskey();
+    expect(await lock.hasPasskey()).toBe(false);
+    expect(device.state.forgotten).toHaveLength(1);
+    expect(await lock.hasPin()).toBe(true);
+    lock.lock();
+    expect(await codeOf(lock.unlockWithPasskey())).toBe('CHAT_LOCK_NO_PASSKEY');
+    await lock.unlock(PIN);
+    expect(read(await lock.store.get('k'))).toBe('v');
+
+    await lock.enablePasskey(PIN);
+    await lock.erase();
+    expect(kv.data.size).toBe(0);
+    expect(device.state.forgotten).toHaveLength(2);
+    expect(await lock.hasPasskey()).toBe(false);
+    expect(await codeOf(lock.unlockWithPasskey())).toBe('CHAT_LOCK_NO_PASSKEY');
   });
 });

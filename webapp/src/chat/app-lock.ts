@@ -12,10 +12,19 @@
  *   an hour); the count is stored, so reloading the page does not reset it.
  * - While unlocked the data key lives only in memory, as a non-extractable CryptoKey;
  *   `lock()` and the inactivity timer drop it.
+ * - Optionally the same data key is wrapped a second time, under a key derived with
+ *   HKDF-SHA256 from a passkey's PRF output (passkey-prf.ts), stored with the credential
+ *   id and the PRF salt. Either copy opens the data; the PIN always keeps working, and
+ *   removing the passkey unlock deletes only its copy.
  *
  * The PIN is short: the wait slows guessing in the app; the iteration count is what
  * slows guessing against a copy of the database.
  */
+import {
+  browserPrfCredentials,
+  type CreatedPrfCredential,
+  type PrfCredentials,
+} from './passkey-prf.ts';
 import { bytes, ChatLockError, RECORD_PREFIX, SecureStore, type RawKv } from './secure-store.ts';
 
 export { ChatLockError, type ChatLockErrorCode } from './secure-store.ts';
@@ -31,12 +40,26 @@ export const DEFAULT_AUTO_LOCK_MINUTES = 5;
 
 const KEY_RECORD = 'lock:key';
 const ATTEMPTS_RECORD = 'lock:attempts';
+const PASSKEY_RECORD = 'lock:passkey';
 const WRAP_AAD = new TextEncoder().encode('trupp-chat/data-key/v1');
+const PASSKEY_AAD = 'trupp-chat/data-key/passkey/v1:';
+const HKDF_INFO = new TextEncoder().encode('trupp-chat/passkey-wrapping-key/v1');
+/** PRF outputs are 32 bytes; anything shorter is not a key. */
+const PRF_BYTES = 32;
 
 interface KeyRecord {
   version: 1;
   salt: string;
   iterations: number;
+  iv: string;
+  wrapped: string;
+}
+
+interface PasskeyRecord {
+  version: 1;
+  credentialId: string;
+  /** The PRF input; the authenticator's output for it is the secret. */
+  prfSalt: string;
   iv: string;
   wrapped: string;
 }
@@ -53,6 +76,8 @@ export interface AppLockOptions {
   /** Minutes without `touch()` before locking; 0 turns auto-lock off. */
   autoLockMinutes?: number;
   now?: () => number;
+  /** WebAuthn with PRF for the passkey unlock (tests pass a stub). */
+  passkeys?: PrfCredentials;
 }
 
 /** How long to wait after `failures` wrong PINs in a row: 0 for the first four. */
@@ -84,6 +109,25 @@ async function deriveWrappingKey(pin: string, salt: Uint8Array, iterations: numb
   );
 }
 
+async function derivePasskeyKey(secret: Uint8Array): Promise<CryptoKey> {
+  const material = await crypto.subtle.importKey('raw', bytes(secret), 'HKDF', false, [
+    'deriveKey',
+  ]);
+  // No HKDF salt: the PRF output is uniformly random already, from a salt of its own.
+  return crypto.subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: HKDF_INFO },
+    material,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['encrypt', 'decrypt'],
+  );
+}
+
+/** Binds the passkey-wrapped copy to its credential: it cannot be paired with another. */
+function passkeyAad(credentialId: string): Uint8Array<ArrayBuffer> {
+  return bytes(new TextEncoder().encode(PASSKEY_AAD + credentialId));
+}
+
 function importDataKey(raw: Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey('raw', bytes(raw), 'AES-GCM', false, ['encrypt', 'decrypt']);
 }
@@ -98,6 +142,7 @@ export class AppLock {
   private readonly kv: RawKv;
   private readonly iterations: number;
   private readonly now: () => number;
+  private readonly passkeys: PrfCredentials;
   private autoLockMs: number;
   private dataKey: CryptoKey | null = null;
   private lastActivity = 0;
@@ -110,6 +155,7 @@ export class AppLock {
     this.kv = options.kv;
     this.iterations = options.iterations ?? PBKDF2_ITERATIONS;
     this.now = options.now ?? Date.now;
+    this.passkeys = options.passkeys ?? browserPrfCredentials;
     this.autoLockMs = (options.autoLockMinutes ?? DEFAULT_AUTO_LOCK_MINUTES) * 60_000;
     this.store = new SecureStore(this.kv, () => this.dataKey);
   }
@@ -214,6 +260,7 @@ export class AppLock {
       if (await this.hasPin()) throw new ChatLockError('CHAT_LOCK_PIN_EXISTS');
       for (const name of await this.kv.keys(RECORD_PREFIX)) await this.kv.delete(name);
       await this.kv.delete(ATTEMPTS_RECORD);
+      await this.kv.delete(PASSKEY_RECORD);
       const raw = crypto.getRandomValues(new Uint8Array(32));
       await this.wrapAndStore(pin, raw);
       await this.open(raw);
@@ -248,6 +295,142 @@ export class AppLock {
     });
   }
 
+  /** Whether this browser can do WebAuthn at all (whether it has PRF shows only when tried). */
+  get passkeysAvailable(): boolean {
+    return this.passkeys.available();
+  }
+
+  async hasPasskey(): Promise<boolean> {
+    return (await this.passkeyRecord()) !== undefined;
+  }
+
+  private async passkeyRecord(): Promise<PasskeyRecord | undefined> {
+    const stored = await this.kv.get(PASSKEY_RECORD);
+    return stored && parse<PasskeyRecord>(stored);
+  }
+
+  /** The PRF secret for a credential; WebAuthn failures (cancelled, not found) become ours. */
+  private async evaluate(id: Uint8Array, salt: Uint8Array): Promise<Uint8Array> {
+    let secret: Uint8Array | null;
+    try {
+      secret = await this.passkeys.evaluate(id, salt);
+    } catch {
+      throw new ChatLockError('CHAT_LOCK_PASSKEY_FAILED');
+    }
+    if (!secret || secret.length < PRF_BYTES) {
+      throw new ChatLockError('CHAT_LOCK_PASSKEY_UNSUPPORTED');
+    }
+    return secret;
+  }
+
+  /**
+   * Adds unlocking with a passkey: creates a credential for this device and wraps the data
+   * key a second time under its PRF secret. Takes the PIN because the data key in memory
+   * cannot be exported, and so that someone who finds the chat unlocked cannot add a way
+   * in of their own; a wrong PIN counts as a failed attempt. The PIN is checked first, so
+   * a wrong one fails before any system dialog. Replaces an earlier passkey unlock.
+   * @throws ChatLockError as `unlock`; CHAT_LOCK_PASSKEY_UNSUPPORTED when the authenticator
+   * gives no PRF output (nothing is stored then); CHAT_LOCK_PASSKEY_FAILED when the dialog
+   * is cancelled or fails.
+   */
+  enablePasskey(pin: string): Promise<void> {
+    return this.serial(async () => {
+      const raw = await this.unwrap(pin);
+      try {
+        const prfSalt = crypto.getRandomValues(new Uint8Array(32));
+        let created: CreatedPrfCredential;
+        try {
+          created = await this.passkeys.create(prfSalt);
+        } catch {
+          throw new ChatLockError('CHAT_LOCK_PASSKEY_FAILED');
+        }
+        let secret = created.first;
+        try {
+          // Most authenticators give the PRF output only when the credential is used.
+          if (!secret && created.enabled !== false) {
+            secret = await this.evaluate(created.id, prfSalt);
+          }
+          if (!secret || secret.length < PRF_BYTES) {
+            throw new ChatLockError('CHAT_LOCK_PASSKEY_UNSUPPORTED');
+          }
+        } catch (error) {
+          this.passkeys.forget(created.id);
+          throw error;
+        }
+        const credentialId = toBase64(created.id);
+        const iv = crypto.getRandomValues(new Uint8Array(12));
+        const wrapped = await crypto.subtle.encrypt(
+          { name: 'AES-GCM', iv, additionalData: passkeyAad(credentialId) },
+          await derivePasskeyKey(secret),
+          bytes(raw),
+        );
+        secret.fill(0);
+        const previous = await this.passkeyRecord();
+        const record: PasskeyRecord = {
+          version: 1,
+          credentialId,
+          prfSalt: toBase64(prfSalt),
+          iv: toBase64(iv),
+          wrapped: toBase64(new Uint8Array(wrapped)),
+        };
+        await this.kv.put(PASSKEY_RECORD, json(record));
+        if (previous && previous.credentialId !== credentialId) {
+          this.passkeys.forget(fromBase64(previous.credentialId));
+        }
+      } finally {
+        raw.fill(0);
+      }
+    });
+  }
+
+  /**
+   * Unlocks with the passkey. Success also clears wrong-PIN failures and any wait: the
+   * authenticator verified the user. Failures here do not count against the PIN; the
+   * authenticator limits its own attempts.
+   * @throws ChatLockError CHAT_LOCK_NO_PASSKEY; CHAT_LOCK_PASSKEY_UNSUPPORTED when the
+   * authenticator gives no PRF output; CHAT_LOCK_PASSKEY_FAILED when the dialog is
+   * cancelled or the secret does not open the key.
+   */
+  unlockWithPasskey(): Promise<void> {
+    return this.serial(async () => {
+      const record = await this.passkeyRecord();
+      if (!record) throw new ChatLockError('CHAT_LOCK_NO_PASSKEY');
+      const secret = await this.evaluate(
+        fromBase64(record.credentialId),
+        fromBase64(record.prfSalt),
+      );
+      let raw: Uint8Array;
+      try {
+        const plain = await crypto.subtle.decrypt(
+          {
+            name: 'AES-GCM',
+            iv: bytes(fromBase64(record.iv)),
+            additionalData: passkeyAad(record.credentialId),
+          },
+          await derivePasskeyKey(secret),
+          bytes(fromBase64(record.wrapped)),
+        );
+        raw = new Uint8Array(plain);
+      } catch {
+        throw new ChatLockError('CHAT_LOCK_PASSKEY_FAILED');
+      } finally {
+        secret.fill(0);
+      }
+      if ((await this.attempts()).failures > 0) await this.kv.delete(ATTEMPTS_RECORD);
+      await this.open(raw);
+    });
+  }
+
+  /** Removes the passkey unlock (its wrapped copy only); the PIN keeps working. */
+  disablePasskey(): Promise<void> {
+    return this.serial(async () => {
+      const record = await this.passkeyRecord();
+      if (!record) return;
+      await this.kv.delete(PASSKEY_RECORD);
+      this.passkeys.forget(fromBase64(record.credentialId));
+    });
+  }
+
   /** Drops the data key from memory; the store throws CHAT_LOCKED until unlocked again. */
   lock(): void {
     clearTimeout(this.timer);
@@ -269,7 +452,12 @@ export class AppLock {
    */
   async erase(): Promise<void> {
     this.lock();
-    await this.serial(() => this.kv.destroy());
+    await this.serial(async () => {
+      // Storage may be what is broken; erasing must still go ahead.
+      const passkey = await this.passkeyRecord().catch(() => undefined);
+      if (passkey) this.passkeys.forget(fromBase64(passkey.credentialId));
+      await this.kv.destroy();
+    });
   }
 
   /** The user did something: restart the inactivity timer (or lock, if it ran out unnoticed). */

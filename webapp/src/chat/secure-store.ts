@@ -32,7 +32,13 @@ export type ChatLockErrorCode =
   /** Too many wrong PINs: wait until `waitUntil`. */
   | 'CHAT_LOCK_WAIT'
   /** A stored record or the wrapped key failed authentication (tampered or damaged). */
-  | 'CHAT_LOCK_CORRUPT';
+  | 'CHAT_LOCK_CORRUPT'
+  /** Passkey unlock is not set up on this device. */
+  | 'CHAT_LOCK_NO_PASSKEY'
+  /** The authenticator gives no PRF output, so it cannot hold a key: the PIN stays the only way. */
+  | 'CHAT_LOCK_PASSKEY_UNSUPPORTED'
+  /** The passkey dialog was cancelled or failed, or its secret did not open the key. */
+  | 'CHAT_LOCK_PASSKEY_FAILED';
 
 export class ChatLockError extends Error {
   constructor(

@@ -1002,7 +1002,8 @@ export const de: Messages = {
         confirm: 'Weiter mit Passkey',
         waiting: 'Warte auf den Passkey…',
         remove: 'Ausschalten',
-        added: 'Entsperren mit Passkey ist an. Entsperre den Chat beim nächsten Mal mit dem Passkey.',
+        added:
+          'Entsperren mit Passkey ist an. Entsperre den Chat beim nächsten Mal mit dem Passkey.',
       },
       error: {
         CHAT_LOCKED: 'Der Chat ist gesperrt. Gib deine PIN ein.',

@@ -1,6 +1,6 @@
 /**
  * The chat's app lock for the UI: whether a PIN is set, whether the chat is unlocked,
- * the last failure and how long to wait. The chat engine gets its encrypted store from
+ * whether a passkey unlocks it too, the last failure and how long to wait. The chat engine gets its encrypted store from
  * `chatStore()` and must drop what it holds in memory when `status` leaves `unlocked`.
  */
 import { defineStore } from 'pinia';
@@ -27,6 +27,10 @@ export const useChatLockStore = defineStore('chat-lock', () => {
   const waitUntil = ref<number | null>(null);
   /** Wrong PINs left before waiting starts; null when nothing failed. */
   const attemptsLeft = ref<number | null>(null);
+  /** Whether passkey unlock is set up on this device. */
+  const passkey = ref(false);
+  /** Whether this browser has WebAuthn (whether the authenticator has PRF shows when tried). */
+  const passkeyAvailable = ref(false);
   let appLock: AppLock | null = null;
   let lastTouch = 0;
 
@@ -101,6 +105,8 @@ export const useChatLockStore = defineStore('chat-lock', () => {
       attach(new AppLock(options));
     }
     await attempt(async (lock) => {
+      passkeyAvailable.value = lock.passkeysAvailable;
+      passkey.value = await lock.hasPasskey();
       if (lock.isUnlocked) return unlocked();
       status.value = (await lock.hasPin()) ? 'locked' : 'no-pin';
       waitUntil.value = await lock.waitUntil();
@@ -125,6 +131,25 @@ export const useChatLockStore = defineStore('chat-lock', () => {
     return ok;
   }
 
+  async function unlockWithPasskey(): Promise<boolean> {
+    const ok = await attempt((lock) => lock.unlockWithPasskey());
+    if (ok) unlocked();
+    return ok;
+  }
+
+  /** Adds passkey unlock; the PIN is asked again (see AppLock.enablePasskey). */
+  async function enablePasskey(pin: string): Promise<boolean> {
+    const ok = await attempt((lock) => lock.enablePasskey(pin));
+    if (ok) passkey.value = true;
+    return ok;
+  }
+
+  async function disablePasskey(): Promise<boolean> {
+    const ok = await attempt((lock) => lock.disablePasskey());
+    if (ok) passkey.value = false;
+    return ok;
+  }
+
   function lock(): void {
     appLock?.lock();
   }
@@ -134,6 +159,7 @@ export const useChatLockStore = defineStore('chat-lock', () => {
     const ok = await attempt((current) => current.erase());
     if (ok) {
       status.value = 'no-pin';
+      passkey.value = false;
       waitUntil.value = null;
       attemptsLeft.value = null;
     }
@@ -161,10 +187,15 @@ export const useChatLockStore = defineStore('chat-lock', () => {
     error: readonly(error),
     waitUntil: readonly(waitUntil),
     attemptsLeft: readonly(attemptsLeft),
+    passkey: readonly(passkey),
+    passkeyAvailable: readonly(passkeyAvailable),
     init,
     setPin,
     unlock,
     changePin,
+    unlockWithPasskey,
+    enablePasskey,
+    disablePasskey,
     lock,
     erase,
     clearError,

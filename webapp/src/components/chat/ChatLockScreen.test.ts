@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { createAppI18n } from '../../i18n/index.ts';
+import type { PrfCredentials } from '../../chat/passkey-prf.ts';
 import { MemoryKv } from '../../chat/secure-store.ts';
 import { useChatLockStore } from '../../stores/chat-lock.ts';
 import ChatLockScreen from './ChatLockScreen.vue';
@@ -10,9 +11,22 @@ beforeEach(() => {
   setActivePinia(createPinia());
 });
 
-async function mountLock(kv = new MemoryKv()) {
+/** One credential with a fixed PRF secret is all the screen needs. */
+function fixedPasskeys(state = { cancel: false }): PrfCredentials {
+  return {
+    available: () => true,
+    create: async () => ({ id: new Uint8Array([1]), enabled: true, first: null }),
+    evaluate: async () => {
+      if (state.cancel) throw new DOMException('cancelled', 'NotAllowedError');
+      return new Uint8Array(32).fill(42);
+    },
+    forget: () => undefined,
+  };
+}
+
+async function mountLock(kv = new MemoryKv(), passkeys = fixedPasskeys()) {
   const store = useChatLockStore();
-  await store.init({ kv, iterations: 1000 });
+  await store.init({ kv, iterations: 1000, passkeys });
   const wrapper = mount(ChatLockScreen, { global: { plugins: [createAppI18n('en')] } });
   return { store, wrapper, kv };
 }
@@ -81,5 +95,38 @@ describe('ChatLockScreen', () => {
     await wrapper.get('[data-test="lock-erase-confirm"]').trigger('click');
     await vi.waitFor(() => expect(store.status).toBe('no-pin'));
     expect(kv.data.size).toBe(0);
+  });
+
+  it('unlocks with the passkey button; when that fails, says so and the PIN still works', async () => {
+    const device = { cancel: false };
+    const { store, wrapper } = await mountLock(new MemoryKv(), fixedPasskeys(device));
+    await store.setPin('13572468');
+    expect(await store.enablePasskey('13572468')).toBe(true);
+    store.lock();
+    await flushPromises();
+
+    await wrapper.get('[data-test="lock-passkey"]').trigger('click');
+    await vi.waitFor(() => expect(store.status).toBe('unlocked'));
+    expect(wrapper.emitted('unlocked')).toHaveLength(1);
+
+    store.lock();
+    await flushPromises();
+    device.cancel = true;
+    await wrapper.get('[data-test="lock-passkey"]').trigger('click');
+    await vi.waitFor(() => expect(store.error).toBe('CHAT_LOCK_PASSKEY_FAILED'));
+    await flushPromises();
+    expect(wrapper.get('[data-test="lock-error"]').text()).toContain('enter your PIN');
+    await typeOnKeypad(wrapper, '13572468');
+    await vi.waitFor(() => expect(store.status).toBe('unlocked'));
+  });
+
+  it('shows no passkey button while passkey unlock is not set up', async () => {
+    const kv = new MemoryKv();
+    const { store, wrapper } = await mountLock(kv);
+    await store.setPin('13572468');
+    store.lock();
+    await flushPromises();
+    expect(wrapper.find('[data-test="lock-passkey"]').exists()).toBe(false);
+    expect(wrapper.text()).toContain('Enter your chat PIN');
   });
 });
