@@ -66,7 +66,12 @@ describe('GET /api/me', () => {
   it('gives a member no admin permissions', async () => {
     const member = await createUser(t.app.db, tenant.id);
     const res = await get('/api/me', await signInAs(t.app, member));
-    expect(res.json().permissions).toEqual(['directory.read', 'alarms.receive', 'ptt.use']);
+    expect(res.json().permissions).toEqual([
+      'directory.read',
+      'alarms.receive',
+      'ptt.use',
+      'chat.use',
+    ]);
   });
 
   it('needs a valid access token', async () => {
