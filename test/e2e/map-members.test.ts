@@ -234,6 +234,7 @@ describe('dispatch map: members', () => {
     expect(distance).toMatch(/5\.[6-8] km/);
     expect(distance).toContain('9 min at 40 km/h');
     expect(await card.getByTestId('map-member-talk').innerText()).toBe('Talk');
+    expect(await card.getByTestId('map-member-chat').innerText()).toBe('Chat');
 
     // Replay Max's track: the slider moves his marker along the stored path.
     await new Promise((r) => setTimeout(r, 2500)); // track points are written in batches
@@ -314,6 +315,25 @@ describe('dispatch map: members', () => {
     expect(await page.getByTestId('ptt-talk-to').innerText()).toBe(
       'To reach Max Mustermann: Löschzug 1 Funk is a channel you share.',
     );
+
+    // "Chat" on the card opens the lead's 1:1 conversation with Max, made if there is none.
+    await page.goBack();
+    await page.getByTestId('map').waitFor();
+    await page.evaluate(() =>
+      (window as unknown as HookedWindow).__truppMap.jumpTo([10.45, 51.165], 12),
+    );
+    await poll(async () => (await rendered(page, ['members-dot'])).length).toBe(3);
+    maxDot = await dotOf(max!.id);
+    await page.mouse.click(mapBox.x + maxDot.x, mapBox.y + maxDot.y);
+    await card.getByTestId('map-member-chat').click();
+    await page.waitForURL(/\/chat\/[0-9a-f-]{36}$/);
+    const conversationId = new URL(page.url()).pathname.split('/').pop()!;
+    const conversations = await site.api<
+      Array<{ id: string; kind: string; members: Array<{ userId: string }> }>
+    >(await site.login('lead'), 'GET', '/api/chat/conversations');
+    const direct = conversations.find((c) => c.id === conversationId);
+    expect(direct?.kind).toBe('direct');
+    expect(direct?.members.map((m) => m.userId)).toContain(max!.id);
 
     expect(foreign).toEqual([]);
   }, 300_000);

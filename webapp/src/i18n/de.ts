@@ -113,6 +113,8 @@ export const de: Messages = {
       centre: 'Auf der Karte zeigen',
       talk: 'Funken',
       talkHint: 'Funk in einem Kanal, in dem du und {name} seid',
+      chat: 'Chat',
+      chatHint: '{name} schreiben (Ende-zu-Ende-verschlüsselt)',
     },
     etaSpeed: 'Geschwindigkeit für Ankunftszeiten (km/h)',
     etaSpeedHint: 'Luftlinie bei dieser Durchschnittsgeschwindigkeit, bis es Routing gibt.',

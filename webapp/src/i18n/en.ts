@@ -110,6 +110,8 @@ export const en = {
       centre: 'Centre on map',
       talk: 'Talk',
       talkHint: 'Push-to-talk on a channel you share with {name}',
+      chat: 'Chat',
+      chatHint: 'Write to {name} (end-to-end encrypted)',
     },
     etaSpeed: 'Speed for ETAs (km/h)',
     etaSpeedHint: 'Straight-line distance at this average speed, until routing exists.',

@@ -640,6 +640,17 @@ export const useChatStore = defineStore('chat', () => {
     return created.id;
   }
 
+  /**
+   * The 1:1 conversation with `userId`, created if there is none (the server answers with
+   * the existing one). Works while the chat is locked: the MLS group is set up once a
+   * device of either person opens the chat.
+   */
+  async function openDirect(userId: string): Promise<string> {
+    const found = await chatApi.createConversation({ kind: 'direct', userIds: [userId] });
+    if (!conversation(found.id)) conversations.value = [...conversations.value, found];
+    return found.id;
+  }
+
   /** Takes the server's answer to a change as the conversation's new state. */
   function replaceConversation(updated: ChatConversation): void {
     conversations.value = conversations.value.map((c) => (c.id === updated.id ? updated : c));
@@ -847,6 +858,7 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   return {
+    openDirect,
     status: readonly(status),
     error: readonly(error),
     conversations: readonly(conversations),
