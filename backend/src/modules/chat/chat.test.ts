@@ -480,6 +480,22 @@ describe('the edge', () => {
     expect(direct.statusCode).toBe(404);
   });
 
+  it('takes simultaneous key uploads of a new device (first use racing a refill)', async () => {
+    const r = await person('Rosa');
+    const { accessToken } = await createDeviceSession(h.db.database.db, r);
+    const api = apiAs(h.app, accessToken);
+    const upload = (n: number) =>
+      api('POST', '/api/chat/key-packages', {
+        signaturePublicKey: Buffer.alloc(32, 1).toString('base64'),
+        keyPackages: Array.from({ length: 3 }, (_, i) =>
+          Buffer.from([0, 1, 0, 5, n, i, 9, 9, 9, 9]).toString('base64'),
+        ),
+      });
+    const results = await Promise.all([upload(1), upload(2), upload(3)]);
+    expect(results.map((x) => x.statusCode)).toEqual([200, 200, 200]);
+    expect((await api('GET', '/api/chat/key-packages/count')).json()).toEqual({ available: 9 });
+  });
+
   it('keeps one 1:1 conversation per pair', async () => {
     const [n, o] = [await person('Nele'), await person('Olaf')];
     const nele = await device(n);

@@ -400,25 +400,19 @@ export async function uploadKeyPackages(
     createdAt: now,
   });
   const firstKeys = await app.db.transaction(async (tx) => {
-    const [existing] = await tx
-      .select()
-      .from(chatDeviceKeys)
-      .where(eq(chatDeviceKeys.deviceId, auth.deviceId))
-      .for('update');
-    if (existing) {
-      await tx
-        .update(chatDeviceKeys)
-        .set({ signaturePublicKey: body.signaturePublicKey })
-        .where(eq(chatDeviceKeys.deviceId, auth.deviceId));
-    } else {
-      await tx.insert(chatDeviceKeys).values({
+    // The upsert takes the device's row lock first, so two uploads of one device (a
+    // refill racing the first one) run one after the other instead of deadlocking.
+    const upserted = await tx
+      .insert(chatDeviceKeys)
+      .values({
         deviceId: auth.deviceId,
         tenantId: auth.tenantId,
         userId: auth.userId,
         signaturePublicKey: body.signaturePublicKey,
         createdAt: now,
-      });
-    }
+      })
+      .onDuplicateKeyUpdate({ set: { signaturePublicKey: body.signaturePublicKey } });
+    const inserted = (upserted as unknown as [{ affectedRows: number }])[0].affectedRows === 1;
     const [{ unused }] = (await tx
       .select({ unused: count() })
       .from(chatKeyPackages)
@@ -436,7 +430,7 @@ export async function uploadKeyPackages(
         );
       await tx.insert(chatKeyPackages).values(row(lastResort, true));
     }
-    return !existing;
+    return inserted;
   });
   if (firstKeys) {
     for (const conversationId of await conversationIdsOfUser(app.db, auth.tenantId, auth.userId)) {
