@@ -126,7 +126,7 @@ describe('alarm templates', () => {
 describe('raising and answering an alarm', () => {
   let alarm: AlarmBoard;
 
-  it('alerts the unit with its sub-units, skips unavailable members and auditors, live', async () => {
+  it('alerts the unit with its sub-units, leaves out unavailable members and auditors, live', async () => {
     const dora = apiAs(h.app, members.Dora!.token);
     const away = await dora('PUT', '/api/me/availability', { status: 'unavailable' });
     expect(away.json()).toMatchObject({ status: 'unavailable' });
