@@ -854,6 +854,9 @@ export const de: Messages = {
     empty: 'Noch keine Unterhaltungen. Starte eine mit „Neuer Chat“.',
     noMessages: 'Noch keine Nachrichten',
     starting: 'Der verschlüsselte Chat wird geöffnet …',
+    otherTab:
+      'Der Chat ist in einem anderen Tab dieses Browsers geöffnet. Schließe diesen Tab und versuche es dann noch einmal.',
+    retry: 'Noch einmal versuchen',
     notFound: 'Diese Unterhaltung gibt es nicht mehr, oder du bist nicht mehr dabei.',
     unread: '{n} ungelesen',
     back: 'Alle Chats',

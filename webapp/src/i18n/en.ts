@@ -836,6 +836,8 @@ export const en = {
     empty: 'No conversations yet. Start one with "New chat".',
     noMessages: 'No messages yet',
     starting: 'Opening the encrypted chat …',
+    otherTab: 'The chat is open in another tab of this browser. Close that tab, then try again.',
+    retry: 'Try again',
     notFound: 'This conversation does not exist any more, or you are no longer in it.',
     unread: '{n} unread',
     back: 'All chats',

@@ -212,6 +212,45 @@ function emitServer(event: string, payload: unknown): void {
 }
 
 describe('chat store', () => {
+  it('runs the chat in one tab only: a second tab waits until the first lets go', async () => {
+    // A Web Locks stand-in shared by two "tabs" (two app instances on one device store).
+    const held = new Set<string>();
+    const locks = {
+      request: async (
+        name: string,
+        _options: { ifAvailable: boolean },
+        task: (lock: { name: string } | null) => Promise<void> | undefined,
+      ) => {
+        if (held.has(name)) return task(null);
+        held.add(name);
+        try {
+          await task({ name });
+        } finally {
+          held.delete(name);
+        }
+      },
+    };
+    vi.stubGlobal('navigator', { ...globalThis.navigator, locks });
+    try {
+      const first = await startChat();
+      const pinia = createPinia();
+      const lock = useChatLockStore(pinia);
+      await lock.init({ kv, iterations: 1000 });
+      await lock.unlock('123456');
+      const second = useChatStore(pinia);
+      await second.start();
+      expect(second.status).toBe('other-tab');
+      // The first tab locks its chat: the second may take over.
+      first.lock.lock();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(held.size).toBe(0);
+      await second.start();
+      expect(second.status).toBe('ready');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('shows own messages from the send result and finds them again after a reload', async () => {
     const { chat, lock } = await startChat();
     await chat.sendText('c1', 'Wasser marsch', { mentions: [OTHER] });

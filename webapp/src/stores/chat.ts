@@ -93,7 +93,11 @@ export interface AttachmentInput {
   replyTo?: string;
 }
 
-export type ChatStatus = 'idle' | 'starting' | 'ready' | 'failed';
+/** `other-tab`: another tab of this browser runs the chat (one MLS client per device). */
+/** The Web Lock held by the one tab that runs the chat engine. */
+const CHAT_TAB_LOCK = 'trupp-chat-engine';
+
+export type ChatStatus = 'idle' | 'starting' | 'ready' | 'failed' | 'other-tab';
 
 const newId = (): string => crypto.randomUUID();
 
@@ -371,37 +375,77 @@ export const useChatStore = defineStore('chat', () => {
    * Starts the engine for the signed-in device once the lock is open: identity and key
    * packages, the stored history, a sync, and the socket events. Safe to call repeatedly.
    */
+  /** Lets go of the tab lock (see claimTab). */
+  let releaseTab: (() => void) | null = null;
+
+  /**
+   * One tab per browser runs the engine: two MLS clients on one device's store would
+   * overwrite each other's group state and could reuse a message key. Held with a Web
+   * Lock until `stop()` (or the tab closes); without Web Locks there is one tab to trust.
+   */
+  function claimTab(): Promise<boolean> {
+    const locks = globalThis.navigator?.locks;
+    if (!locks) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      void locks.request(CHAT_TAB_LOCK, { ifAvailable: true }, (held) => {
+        if (!held) {
+          resolve(false);
+          return undefined;
+        }
+        resolve(true);
+        return new Promise<void>((release) => {
+          releaseTab = release;
+        });
+      });
+    });
+  }
+
+  /**
+   * Starts the engine for the signed-in device once the lock is open: identity and key
+   * packages, the stored history, a sync, and the socket events. Safe to call repeatedly;
+   * in a second tab it stops at `other-tab` (call again to retry).
+   */
   function start(): Promise<void> {
     if (client || lock.status !== 'unlocked') return starting ?? Promise.resolve();
+    if (starting) return starting;
     const me = session.me;
     const deviceId = session.session?.deviceId;
     if (!me || !deviceId) return Promise.resolve();
     const run = ++generation;
-    const base = chatApi.chatTransport();
-    // The engine lists conversations at every sync; the UI takes the same answer.
-    const transport: ChatTransport = {
-      ...base,
-      listConversations: async () => {
-        const list = await base.listConversations();
-        if (run === generation) applyConversations(list);
-        return list;
-      },
-    };
-    const engine = new ChatClient({
-      userId: me.id,
-      deviceId,
-      transport,
-      store: lock.chatStore(),
-    });
-    client = engine;
     status.value = 'starting';
     error.value = null;
-    offs.push(
-      engine.on('message', onMessage),
-      engine.on('system', onSystem),
-      engine.on('error', (event) => console.warn('chat message not processed', event)),
-    );
     starting = (async () => {
+      if (!(await claimTab())) {
+        if (run === generation) status.value = 'other-tab';
+        return;
+      }
+      if (run !== generation) {
+        releaseTab?.();
+        releaseTab = null;
+        return;
+      }
+      const base = chatApi.chatTransport();
+      // The engine lists conversations at every sync; the UI takes the same answer.
+      const transport: ChatTransport = {
+        ...base,
+        listConversations: async () => {
+          const list = await base.listConversations();
+          if (run === generation) applyConversations(list);
+          return list;
+        },
+      };
+      const engine = new ChatClient({
+        userId: me.id,
+        deviceId,
+        transport,
+        store: lock.chatStore(),
+      });
+      client = engine;
+      offs.push(
+        engine.on('message', onMessage),
+        engine.on('system', onSystem),
+        engine.on('error', (event) => console.warn('chat message not processed', event)),
+      );
       try {
         await loadHistory(run);
         await engine.init();
@@ -470,6 +514,8 @@ export const useChatStore = defineStore('chat', () => {
   /** Drops everything decrypted from memory (the lock closed, or sign-out). */
   function stop(): void {
     generation++;
+    releaseTab?.();
+    releaseTab = null;
     clearTimeout(syncTimer);
     offs.forEach((off) => off());
     offs = [];
@@ -497,14 +543,14 @@ export const useChatStore = defineStore('chat', () => {
   watch(
     () => lock.status,
     (next) => {
-      if (next !== 'unlocked' && client) stop();
+      if (next !== 'unlocked' && (client || starting)) stop();
     },
   );
   watch(
     () => session.me?.id,
     (id, before) => {
       if (id === before) return;
-      if (client) stop();
+      if (client || starting) stop();
       else {
         // Only the list was held (no engine); it belonged to the previous user.
         conversations.value = [];
