@@ -6,13 +6,9 @@ import { appError, type AppError } from '../../errors.ts';
 import { newId } from '../../lib/ids.ts';
 import { userRoom } from '../../realtime/gateway.ts';
 import type { AuthContext } from '../auth/access-token.ts';
+import { WIRE, isMlsMessage } from './mls-wire.ts';
 import { toEnvelope, type MessageRow } from './repository.ts';
 import type { SendEvent } from './schemas.ts';
-
-/** MLSMessage header: version mls10 (1), wire format mls_private_message (2). RFC 9420 §6. */
-function isPrivateMessage(bytes: Buffer): boolean {
-  return bytes.length > 8 && bytes.readUInt16BE(0) === 1 && bytes.readUInt16BE(2) === 2;
-}
 
 export interface SendOutcome {
   result: ChatSendResult;
@@ -55,7 +51,7 @@ export class ChatSendBatcher {
    */
   send(auth: AuthContext, input: SendEvent): Promise<SendOutcome> {
     const bytes = Buffer.from(input.payload, 'base64');
-    if (!isPrivateMessage(bytes) || bytes.length > CHAT_LIMITS.messageBytes) {
+    if (!isMlsMessage(bytes, [WIRE.privateMessage]) || bytes.length > CHAT_LIMITS.messageBytes) {
       return Promise.reject(
         appError('VALIDATION_FAILED', 'The payload is not an encrypted MLS message.'),
       );

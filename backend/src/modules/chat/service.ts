@@ -30,6 +30,7 @@ import {
   users,
 } from '../../db/schema.ts';
 import { appError } from '../../errors.ts';
+import { WIRE, isMlsMessage } from './mls-wire.ts';
 import { isDuplicateKey } from '../../lib/db-errors.ts';
 import { newId } from '../../lib/ids.ts';
 import { userRoom } from '../../realtime/gateway.ts';
@@ -66,21 +67,6 @@ import type {
  */
 
 const decode64 = (value: string): Buffer => Buffer.from(value, 'base64');
-
-/** MLSMessage header: version mls10 (1), wire format mls_key_package (5). RFC 9420 §6. */
-function isKeyPackageMessage(bytes: Buffer): boolean {
-  return bytes.length > 8 && bytes.readUInt16BE(0) === 1 && bytes.readUInt16BE(2) === 5;
-}
-
-/** MLSMessage header with a wire format that carries a handshake or application message. */
-function isMlsMessage(bytes: Buffer, wireFormats: number[]): boolean {
-  return (
-    bytes.length > 8 && bytes.readUInt16BE(0) === 1 && wireFormats.includes(bytes.readUInt16BE(2))
-  );
-}
-const WIRE_PUBLIC = 1;
-const WIRE_PRIVATE = 2;
-const WIRE_WELCOME = 3;
 
 async function toConversations(
   db: DbOrTx,
@@ -387,7 +373,7 @@ export async function uploadKeyPackages(
   const packages = body.keyPackages.map(decode64);
   const lastResort = body.lastResort ? decode64(body.lastResort) : null;
   for (const bytes of [...packages, ...(lastResort ? [lastResort] : [])]) {
-    if (!isKeyPackageMessage(bytes)) throw appError('CHAT_KEY_PACKAGE_INVALID');
+    if (!isMlsMessage(bytes, [WIRE.keyPackage])) throw appError('CHAT_KEY_PACKAGE_INVALID');
   }
   const now = new Date();
   const row = (bytes: Buffer, isLastResort: boolean) => ({
@@ -550,12 +536,12 @@ export async function commitGroup(
   body: CommitBody,
 ): Promise<{ seq: number; epoch: number }> {
   const commitBytes = decode64(body.commit);
-  if (!isMlsMessage(commitBytes, [WIRE_PUBLIC, WIRE_PRIVATE])) {
+  if (!isMlsMessage(commitBytes, [WIRE.publicMessage, WIRE.privateMessage])) {
     throw appError('VALIDATION_FAILED', 'The commit is not an MLS message.');
   }
   if (
     body.adds.length > 0 &&
-    (!body.welcome || !isMlsMessage(decode64(body.welcome), [WIRE_WELCOME]))
+    (!body.welcome || !isMlsMessage(decode64(body.welcome), [WIRE.welcome]))
   ) {
     throw appError('VALIDATION_FAILED', 'Adding devices needs their welcome.');
   }
@@ -634,6 +620,7 @@ export async function commitGroup(
           ),
         );
     }
+    let welcomes: Array<typeof chatWelcomes.$inferSelect> = [];
     if (body.adds.length > 0) {
       await tx.insert(chatGroupDevices).values(
         body.adds.map((add) => ({
@@ -645,26 +632,21 @@ export async function commitGroup(
           deliveredSeq: seq,
         })),
       );
-      await tx.insert(chatWelcomes).values(
-        body.adds.map((add) => ({
-          id: newId(),
-          tenantId: auth.tenantId,
-          conversationId: row.id,
-          deviceId: add.deviceId,
-          seq,
-          epoch,
-          keyPackageRef: add.ref,
-          welcome: body.welcome!,
-          ratchetTree: body.ratchetTree ?? null,
-          createdAt: now,
-        })),
-      );
+      welcomes = body.adds.map((add) => ({
+        id: newId(),
+        tenantId: auth.tenantId,
+        conversationId: row.id,
+        deviceId: add.deviceId,
+        seq,
+        epoch,
+        keyPackageRef: add.ref,
+        welcome: body.welcome!,
+        ratchetTree: body.ratchetTree ?? null,
+        createdAt: now,
+      }));
+      await tx.insert(chatWelcomes).values(welcomes);
     }
     await advance(tx, row.id, seq, auth, { epoch });
-    const welcomes = await tx
-      .select()
-      .from(chatWelcomes)
-      .where(and(eq(chatWelcomes.conversationId, row.id), eq(chatWelcomes.seq, seq)));
     return { message, members, welcomes, seq, epoch };
   });
   app.io.to(result.members.map(userRoom)).emit(CHAT_EVENTS.message, toEnvelope(result.message));
